@@ -1,0 +1,244 @@
+"""Graders of lab 01 (dilated convolution and receptive fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.receptive_field import LayerSpec, empirical_receptive_field, receptive_field
+
+Layers = Sequence[tuple[int, int, int]]
+
+
+# ----------------------------------------------------------------------------- exercise 1
+def reference_receptive_field(layers: Layers) -> tuple[int, int]:
+    """(kernel, stride, dilation) per layer -> (receptive field size, jump) of the last layer."""
+    rf = receptive_field([LayerSpec(k, s, d) for k, s, d in layers])
+    return int(rf.size), int(rf.jump)
+
+
+def _rf_ignoring_jump(layers: Layers) -> tuple[int, int]:
+    r, j = 1, 1
+    for k, s, d in layers:
+        r, j = r + (k - 1) * d, j * s
+    return r, j
+
+
+def _rf_ignoring_dilation(layers: Layers) -> tuple[int, int]:
+    r, j = 1, 1
+    for k, s, _ in layers:
+        r, j = r + (k - 1) * j, j * s
+    return r, j
+
+
+def _rf_new_jump_first(layers: Layers) -> tuple[int, int]:
+    r, j = 1, 1
+    for k, s, d in layers:
+        j = j * s
+        r = r + (k - 1) * d * j
+    return r, j
+
+
+def _rf_effective_kernel_not_minus_one(layers: Layers) -> tuple[int, int]:
+    r, j = 1, 1
+    for k, s, d in layers:
+        r, j = r + (d * (k - 1) + 1) * j, j * s
+    return r, j
+
+
+def _rf_summing_kernels(layers: Layers) -> tuple[int, int]:
+    r, j = 0, 1
+    for k, s, d in layers:
+        r, j = r + (d * (k - 1) + 1), j * s
+    return r, j
+
+
+RF_CASES = [
+    Case("one 3x3 conv", ([(3, 1, 1)],)),
+    Case("one 3x3 conv, dilation 2 (covers 5x5)", ([(3, 1, 2)],)),
+    Case("dilations 1, 2, 4, 8, 16", ([(3, 1, d) for d in (1, 2, 4, 8, 16)],)),
+    Case("PatchGAN 70x70: 4x4 convs, strides 2, 2, 2, 1, 1", ([(4, 2, 1)] * 3 + [(4, 1, 1)] * 2,)),
+    Case("stride then dilation", ([(3, 2, 1), (3, 2, 1), (3, 1, 2), (3, 1, 4)],)),
+    Case("no layers at all", ([],)),
+]
+
+
+def check_receptive_field(student_fn: Callable[[Layers], tuple[int, int]]) -> None:
+    """Exercise 1: the receptive-field recurrence."""
+    check_function(
+        "receptive_field",
+        student_fn,
+        reference_receptive_field,
+        RF_CASES,
+        mistakes=[
+            Mistake("each layer must add (k - 1) * d * jump: you left out the jump, so layers after a "
+                    "stride are counted in their own pixels instead of input pixels", _rf_ignoring_jump),
+            Mistake("the dilation is missing: a dilated kernel spans (k - 1) * d + 1 input pixels",
+                    _rf_ignoring_dilation),
+            Mistake("you updated the jump before using it: a layer's taps are spaced by the jump of "
+                    "its *input*, so add (k - 1) * d * jump first, then multiply the jump by the stride",
+                    _rf_new_jump_first),
+            Mistake("a layer grows the field by (k - 1) * d * jump, not k_eff * jump: the centre tap is "
+                    "already counted", _rf_effective_kernel_not_minus_one),
+            Mistake("receptive fields do not add kernel sizes: start from r = 1 and add (k - 1) * d * jump "
+                    "per layer", _rf_summing_kernels),
+        ],
+        hint="r starts at 1 and j at 1; for each layer: r = r + (k - 1) * d * j, then j = j * s.",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2
+def reference_dilated_stack(channels: int, dilations: Sequence[int]) -> nn.Sequential:
+    from course_lib.nn.dilated import dilated_stack
+
+    return dilated_stack(channels, dilations, kernel_size=3)
+
+
+def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -> None:
+    """Exercise 2: a size-preserving stack of 3x3 dilated convolutions with ReLUs."""
+    dil = (1, 2, 4, 8)
+
+    def build(channels: int, dilations: Sequence[int]) -> nn.Module:
+        torch.manual_seed(0)
+        net = call_student(student_fn, channels, list(dilations))
+        if not isinstance(net, nn.Module):
+            raise Mismatch(f"dilated_stack must return an nn.Module (e.g. nn.Sequential), got {type(net).__name__}")
+        return net
+
+    def keeps_size() -> None:
+        net = build(4, dil)
+        for h, w in ((32, 32), (45, 33)):
+            x = torch.randn(2, 4, h, w)
+            y = call_student(net, x)
+            if tuple(y.shape) != (2, 4, h, w):
+                raise Mismatch(
+                    f"input (2, 4, {h}, {w}) gave output {tuple(y.shape)}; each conv needs padding = "
+                    "dilation (for a 3x3 kernel) to keep the size"
+                )
+
+    def parameter_count() -> None:
+        net = build(8, dil)
+        got = sum(p.numel() for p in net.parameters())
+        expected = len(dil) * (8 * 8 * 9 + 8)
+        if got != expected:
+            raise Mismatch(
+                f"{got} parameters, expected {expected} = {len(dil)} layers x (8*8*3*3 weights + 8 biases): "
+                "use 3x3 kernels, channels -> channels, one conv per dilation"
+            )
+
+    def receptive_field_grows() -> None:
+        net = build(2, dil)
+        expected = 1 + 2 * sum(dil)
+        got = empirical_receptive_field(_leaky(net), (2, 81, 81), n_samples=2).size
+        if got != (expected, expected):
+            raise Mismatch(
+                f"the centre unit sees {got[0]}x{got[1]} pixels, expected {expected}x{expected} for "
+                f"dilations {dil}: pass dilation=d to each nn.Conv2d"
+                if got[0] < expected else
+                f"the centre unit sees {got[0]}x{got[1]} pixels, more than {expected}x{expected}"
+            )
+
+    def non_linear() -> None:
+        net = build(3, (1, 2))
+        x = torch.randn(1, 3, 16, 16)
+        y = call_student(net, x)
+        if not (y >= 0).all():
+            raise Mismatch("the stack should end with a ReLU (every conv is followed by ReLU), but "
+                           "the output has negative values")
+        relus = sum(isinstance(m, (nn.ReLU, nn.LeakyReLU)) for m in net.modules())
+        if relus < 2:
+            raise Mismatch(f"found {relus} ReLU modules for 2 convs: put nn.ReLU() after every conv, "
+                           "or the stack collapses into a single linear filter")
+
+    run_cases(
+        "dilated_stack",
+        [("keeps the spatial size", keeps_size), ("parameter count", parameter_count),
+         ("receptive field 1 + 2 * sum(dilations)", receptive_field_grows),
+         ("a ReLU after every conv", non_linear)],
+        hint="for d in dilations: nn.Conv2d(channels, channels, 3, padding=d, dilation=d), nn.ReLU().",
+    )
+
+
+def _leaky(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose ReLUs leak, so a dead unit cannot hide part of the field."""
+    import copy
+
+    net = copy.deepcopy(net)
+    for m in list(net.modules()):
+        for child_name, child in list(m.named_children()):
+            if isinstance(child, nn.ReLU):
+                setattr(m, child_name, nn.LeakyReLU(0.1))
+    return net
+
+
+# ----------------------------------------------------------------------------- exercise 3
+def reference_empirical_rf(model: nn.Module, input_size: int) -> tuple[int, int]:
+    return empirical_receptive_field(model, input_size).size
+
+
+def _patchgan_like() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(8, 16, 4, 2, 1), nn.BatchNorm2d(16), nn.LeakyReLU(0.2),
+        nn.Conv2d(16, 16, 4, 1, 1), nn.BatchNorm2d(16), nn.LeakyReLU(0.2),
+        nn.Conv2d(16, 1, 4, 1, 1),
+    )
+
+
+def _dilated_leaky() -> nn.Module:
+    torch.manual_seed(0)
+    layers: list[nn.Module] = [nn.Conv2d(3, 4, 3, padding=1)]
+    for d in (2, 4, 8):
+        layers += [nn.LeakyReLU(0.1), nn.Conv2d(4, 4, 3, padding=d, dilation=d)]
+    return nn.Sequential(*layers)
+
+
+def _single_conv() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 2, 5, padding=2))
+
+
+def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) -> None:
+    """Exercise 3: the receptive field measured by back-propagating from one output unit."""
+
+    def make(factory: Callable[[], nn.Module], size: int, train_mode: bool) -> Callable[[], None]:
+        def run() -> None:
+            model = factory()
+            model.train(train_mode)
+            got = call_student(student_fn, model, size)
+            expected = reference_empirical_rf(factory(), size)
+            if isinstance(got, torch.Tensor):
+                got = tuple(int(v) for v in got.tolist())
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise Mismatch(f"return (height, width) of the field as a tuple of two ints, got {got!r}")
+            got = (int(got[0]), int(got[1]))
+            if got == expected:
+                return
+            if got == (size, size):
+                has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+                raise Mismatch(
+                    f"your field is the whole {size}x{size} input, expected {expected}. "
+                    + ("Batch norm in training mode mixes all positions through the batch statistics: "
+                       "call model.eval() before measuring (or you back-propagated from every output "
+                       "instead of one unit)" if has_bn and train_mode else
+                       "You back-propagated from every output unit: use one unit, "
+                       "out[0, :, h // 2, w // 2].sum().backward()")
+                )
+            raise Mismatch(
+                f"measured {got}, expected {expected}: take the bounding box of the input pixels whose "
+                "gradient is non-zero (rows and columns where grad.abs().sum over channels > 0)"
+            )
+        return run
+
+    run_cases(
+        "empirical_rf",
+        [("a single 5x5 conv", make(_single_conv, 32, False)),
+         ("dilated stack 1, 2, 4, 8", make(_dilated_leaky, 64, False)),
+         ("PatchGAN-like net with batch norm, in training mode", make(_patchgan_like, 96, True))],
+        hint="x = torch.randn(1, C, H, W, requires_grad=True); out = model(x); "
+             "out[0, :, h // 2, w // 2].sum().backward(); look where x.grad is non-zero.",
+    )

@@ -1,0 +1,39 @@
+"""Data for the course: bundled photos, procedural datasets, folder loaders and safe downloads.
+
+Value ranges: photo loaders return [0, 1]; folder loaders and the GAN-oriented procedural
+datasets return [-1, 1]. Each function's docstring says which.
+"""
+
+from course_lib.data.download import (
+    REGISTRY,
+    DatasetSpec,
+    cache_dir,
+    download,
+    safe_extract,
+    verify_sha256,
+)
+from course_lib.data.folders import (
+    ImageFolder,
+    PairedFolder,
+    UnpairedFolder,
+    list_images,
+    read_image,
+)
+from course_lib.data.photos import (
+    PHOTOS,
+    TEXTURES,
+    PhotoCrops,
+    center_crop_resize,
+    load_faces,
+    load_logo,
+    load_photo,
+    load_texture,
+)
+from course_lib.data.procedural import Blobs, ProceduralDataset, SmoothFieldHoles, soft_disk
+
+__all__ = [
+    "REGISTRY", "DatasetSpec", "cache_dir", "download", "safe_extract", "verify_sha256",
+    "ImageFolder", "PairedFolder", "UnpairedFolder", "list_images", "read_image",
+    "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
+    "load_photo", "load_texture", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
+]

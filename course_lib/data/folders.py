@@ -1,0 +1,209 @@
+"""Loaders for the folder layouts of the real benchmark data sets.
+
+* :class:`PairedFolder`: pix2pix's layout, ``root/<split>/*.jpg`` where each file holds the input
+  and the target side by side (``A | B``), as in CMP Facades, maps, edges2shoes, cityscapes.
+* :class:`UnpairedFolder`: CycleGAN's layout, ``root/<split>A/`` and ``root/<split>B/``.
+* :class:`ImageFolder`: every image below a folder (style images, inpainting crops, ...).
+
+Images come out as float32 tensors in **[-1, 1]** (the convention of the GAN generators that
+consume them), channels first. A file that cannot be decoded raises an error naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Sorted image files below ``folder`` (recursively), by extension."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"image folder {folder} does not exist; check the path or download the data set first "
+            "(course_lib.data.download)."
+        )
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def read_image(path: str | os.PathLike, mode: str = "RGB") -> torch.Tensor:
+    """Decode one image file to a (C, H, W) float tensor in [0, 1] (``mode``: ``"RGB"`` or ``"L"``)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            array = np.asarray(im.convert(mode), dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ValueError(
+            f"could not read image {path}: {type(exc).__name__}: {exc}. The file is corrupt or not "
+            "an image; delete or replace it (or re-download the data set)."
+        ) from exc
+    if array.ndim == 2:
+        array = array[..., None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255.0
+
+
+def jitter_transform(load_size: int, crop_size: int, flip: bool = True) -> v2.Transform:
+    """pix2pix/CycleGAN's random jitter: resize to ``load_size``, random ``crop_size`` crop, mirror.
+
+    Applied to several images in one call, the same crop and flip are used for all of them.
+    """
+    if crop_size > load_size:
+        raise ValueError(f"crop_size ({crop_size}) must not exceed load_size ({load_size})")
+    steps: list[v2.Transform] = [
+        v2.Resize((load_size, load_size), antialias=True),
+        v2.RandomCrop(crop_size),
+    ]
+    if flip:
+        steps.append(v2.RandomHorizontalFlip())
+    return v2.Compose(steps)
+
+
+def _resize(img: torch.Tensor, size: int | None) -> torch.Tensor:
+    if size is None or img.shape[-2:] == (size, size):
+        return img
+    return v2.functional.resize(img, [size, size], antialias=True)
+
+
+class PairedFolder(Dataset):
+    """pix2pix's aligned data: each file is ``A | B`` side by side.
+
+    Args:
+        root: data set folder (containing ``train/``, ``val/``, ``test/``).
+        split: sub-folder to read.
+        direction: ``"AtoB"`` (input = left half) or ``"BtoA"``.
+        size: output size (square); ``None`` keeps the file's size.
+        jitter: random resize-crop-mirror (training); ``load_size`` defaults to ``size * 286 / 256``.
+
+    Items are dicts ``{"input": (3, S, S), "target": (3, S, S), "path": str}`` in [-1, 1].
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train",
+        direction: str = "AtoB",
+        size: int | None = 256,
+        jitter: bool = False,
+        load_size: int | None = None,
+    ) -> None:
+        if direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        self.folder = Path(root) / split
+        self.files = list_images(self.folder)
+        if not self.files:
+            raise ValueError(f"no images found in {self.folder}; is this a pix2pix-style data set?")
+        self.direction, self.size = direction, size
+        self.transform = None
+        if jitter:
+            if size is None:
+                raise ValueError("jitter=True needs a size")
+            self.transform = jitter_transform(load_size or round(size * 286 / 256), size)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict:
+        path = self.files[index]
+        ab = read_image(path)
+        w = ab.shape[-1]
+        if w % 2:
+            raise ValueError(
+                f"{path} is {w} pixels wide; a paired image must hold A and B side by side, so its "
+                "width must be even (twice the height in the standard layout)."
+            )
+        a, b = ab[..., : w // 2], ab[..., w // 2 :]
+        if self.direction == "BtoA":
+            a, b = b, a
+        if self.transform is not None:
+            a, b = self.transform(tv_tensors.Image(a), tv_tensors.Image(b))
+            a, b = a.as_subclass(torch.Tensor), b.as_subclass(torch.Tensor)
+        else:
+            a, b = _resize(a, self.size), _resize(b, self.size)
+        return {"input": a * 2 - 1, "target": b * 2 - 1, "path": str(path)}
+
+    def verify(self) -> None:
+        """Decode every file once; raises on the first corrupt one (useful right after a download)."""
+        for path in self.files:
+            read_image(path)
+
+
+class UnpairedFolder(Dataset):
+    """CycleGAN's unaligned data: ``root/<split>A/`` and ``root/<split>B/`` hold the two domains.
+
+    Item ``i`` pairs ``A[i % len(A)]`` with a B image chosen by a generator seeded with ``(seed, i)``,
+    so the pairing is random (the domains are unpaired) but reproducible. ``len`` is the larger
+    domain's size. Items are dicts ``{"A": (3, S, S), "B": (3, S, S)}`` in [-1, 1].
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train",
+        size: int | None = 256,
+        jitter: bool = False,
+        load_size: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        root = Path(root)
+        self.files_a = list_images(root / f"{split}A")
+        self.files_b = list_images(root / f"{split}B")
+        for name, files in (("A", self.files_a), ("B", self.files_b)):
+            if not files:
+                raise ValueError(
+                    f"{root / (split + name)} contains no images; an unpaired data set needs images "
+                    "in both domains."
+                )
+        self.size, self.seed = size, seed
+        self.transform = None
+        if jitter:
+            if size is None:
+                raise ValueError("jitter=True needs a size")
+            self.transform = jitter_transform(load_size or round(size * 286 / 256), size)
+
+    def __len__(self) -> int:
+        return max(len(self.files_a), len(self.files_b))
+
+    def _load(self, path: Path) -> torch.Tensor:
+        img = read_image(path)
+        if self.transform is not None:
+            img = self.transform(tv_tensors.Image(img)).as_subclass(torch.Tensor)
+        else:
+            img = _resize(img, self.size)
+        return img * 2 - 1
+
+    def __getitem__(self, index: int) -> dict:
+        j = int(np.random.default_rng([self.seed, index]).integers(len(self.files_b)))
+        return {"A": self._load(self.files_a[index % len(self.files_a)]), "B": self._load(self.files_b[j])}
+
+
+class ImageFolder(Dataset):
+    """Every image below ``root`` as a (3, size, size) tensor in [-1, 1] (centre crop + resize)."""
+
+    def __init__(self, root: str | os.PathLike, size: int | None = 256,
+                 extensions: Sequence[str] = IMAGE_EXTENSIONS) -> None:
+        self.files = [p for p in list_images(root) if p.suffix.lower() in extensions]
+        if not self.files:
+            raise ValueError(f"no images found below {root}")
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        from course_lib.data.photos import center_crop_resize
+
+        img = read_image(self.files[index])
+        if self.size is not None:
+            img = center_crop_resize(img, self.size)
+        return img * 2 - 1

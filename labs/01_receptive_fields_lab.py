@@ -1,0 +1,130 @@
+# %% [markdown]
+# # Lab 01 · Receptive fields and dilated convolutions
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/01_receptive_fields_lab.ipynb)
+
+# %% [markdown]
+# You will write three functions and check each one as you go:
+#
+# 1. `receptive_field(layers)`: the receptive-field recurrence of lecture 01;
+# 2. `dilated_stack(channels, dilations)`: a stack of 3x3 dilated convolutions that keeps the size;
+# 3. `empirical_rf(model, input_size)`: measure a network's receptive field by back-propagation.
+#
+# **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
+# Replace that line with your code, run the cell, then run the check cell below it. The check
+# prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
+# the check cells: they are also how your lab is graded (`pytest --nbval-lax 01_receptive_fields_lab.ipynb`
+# passes when every check passes).
+#
+# **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
+
+# %%
+# Set-up: on Colab, install course_lib from the course repository (torch is already there).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+
+import course_lib
+
+setup = course_lib.setup(seed=0)
+
+# %%
+import torch
+from torch import nn
+
+from course_lib.checks import lab01
+
+# %% [markdown]
+# ## Exercise 1 · The receptive-field recurrence
+#
+# A stack of layers is given as a list of `(kernel_size, stride, dilation)` tuples, from the input
+# to the output. Return `(r, j)`: the receptive field of one unit of the last layer (in input
+# pixels, per side) and its jump (the distance in input pixels between neighbouring units).
+#
+# Start from `r = 1, j = 1`. A layer with kernel `k`, stride `s` and dilation `d` adds
+# `(k - 1) * d * j` to `r` (with the jump *before* this layer), then multiplies `j` by `s`.
+# An empty list is the input itself: `(1, 1)`.
+
+# %%
+def receptive_field(layers: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """[(kernel_size, stride, dilation), ...] -> (receptive field, jump) of the last layer."""
+    # YOUR CODE HERE
+    raise NotImplementedError('receptive_field: not written yet. Hint: start with r, j = 1, 1 and update both for every layer')
+
+
+# %%
+lab01.check_receptive_field(receptive_field)
+
+# %% [markdown]
+# With your function: the receptive field of five 3x3 layers with dilations 1, 2, 4, 8, 16, and of
+# pix2pix's 70x70 PatchGAN (4x4 kernels, strides 2, 2, 2, 1, 1).
+
+# %%
+print("dilations 1-2-4-8-16:", receptive_field([(3, 1, d) for d in (1, 2, 4, 8, 16)]))
+print("PatchGAN:", receptive_field([(4, 2, 1)] * 3 + [(4, 1, 1)] * 2))
+
+# %% [markdown]
+# ## Exercise 2 · A dilated stack that keeps the size
+#
+# Build an `nn.Sequential` with, for each `d` in `dilations`, a 3x3 convolution from `channels`
+# to `channels` channels with dilation `d`, followed by a ReLU. The output must have the same
+# height and width as the input, for any input size: choose the padding accordingly.
+
+# %%
+def dilated_stack(channels: int, dilations: list[int]) -> nn.Sequential:
+    """(N, channels, H, W) -> (N, channels, H, W); one 3x3 conv with dilation d + ReLU per d."""
+    # YOUR CODE HERE
+    raise NotImplementedError('dilated_stack: not written yet. Hint: a 3x3 kernel with dilation d needs padding d to keep the size')
+
+
+# %%
+lab01.check_dilated_stack(dilated_stack)
+
+# %% [markdown]
+# ## Exercise 3 · Measuring a receptive field
+#
+# Write `empirical_rf(model, input_size)`: feed a random input of shape
+# `(1, C, input_size, input_size)` (C = the model's input channels, `model[0].in_channels` for the
+# models used here) that requires a gradient, take the output unit at the centre of the output
+# map, back-propagate from it alone, and return the height and width of the bounding box of the
+# input pixels whose gradient is not zero.
+#
+# Two traps: back-propagating from the whole output (every unit) marks every pixel; and batch
+# norm in training mode computes its statistics over all positions, so put the model in eval
+# mode first.
+
+# %%
+def empirical_rf(model: nn.Module, input_size: int) -> tuple[int, int]:
+    """Height and width (in input pixels) of the receptive field of the centre output unit."""
+    # YOUR CODE HERE
+    raise NotImplementedError('empirical_rf: not written yet. Hint: model.eval(); x = torch.randn(1, C, H, W, requires_grad=True); out[0, :, h // 2, w // 2].sum().backward()')
+
+
+# %%
+lab01.check_empirical_rf(empirical_rf)
+
+# %% [markdown]
+# ## Putting it together
+#
+# Your stack, your formula and your measurement should agree. (A ReLU can switch off a path for
+# one random input, so measure a copy whose ReLUs leak a little.)
+
+# %%
+stack = dilated_stack(4, [1, 2, 4, 8])
+leaky = nn.Sequential(*[nn.LeakyReLU(0.1) if isinstance(m, nn.ReLU) else m for m in stack])
+formula = receptive_field([(3, 1, d) for d in (1, 2, 4, 8)])[0]
+measured = empirical_rf(leaky, 64)
+print(f"formula: {formula} px, measured: {measured}")
+assert measured == (formula, formula)
+
+# %% [markdown]
+# ## Question
+#
+# A hole of 64x64 pixels sits in the middle of a 256x256 image. What is the smallest receptive
+# field that lets the network's output at the hole's centre depend on a known pixel? How many
+# plain 3x3 layers is that, and how many 3x3 layers with dilations doubling from 1?
+#
+# *Your answer here.*
