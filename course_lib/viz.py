@@ -94,6 +94,7 @@ def show_images(
 ) -> plt.Figure:
     """Show images (N, C, H, W) in a grid of subplots, with optional titles."""
     batch = _as_batch(images)
+    check_range(batch, value_range)  # before creating a figure, so a mistake leaves no empty plot
     n = batch.shape[0]
     if titles is not None and len(titles) != n:
         raise ValueError(f"got {len(titles)} titles for {n} images")
@@ -124,6 +125,8 @@ def show_rows(
     if not rows:
         raise ValueError("rows is empty")
     batches = {k: _as_batch(v)[:max_cols] for k, v in rows.items()}
+    for label, batch in batches.items():
+        check_range(batch, value_range, name=f"row {label!r}")
     ncols = max(b.shape[0] for b in batches.values())
     fig, axes = plt.subplots(len(batches), ncols, figsize=(scale * ncols + 0.8, scale * len(batches)),
                              squeeze=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
@@ -24,9 +25,11 @@ def sources(folder: Path) -> list[Path]:
 
 
 def read_source(path: Path) -> nbformat.NotebookNode:
-    """Read a ``.py`` source as a notebook (no outputs)."""
+    """Read a ``.py`` source as a notebook (no outputs), with cell ids that do not change between runs."""
     nb = jupytext.read(path, fmt="py:percent")
     nb.metadata["kernelspec"] = dict(KERNEL)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:03d}-{hashlib.sha1(cell.source.encode()).hexdigest()[:8]}"
     return nb
 
 

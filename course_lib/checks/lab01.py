@@ -228,9 +228,16 @@ def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) 
                        "You back-propagated from every output unit: use one unit, "
                        "out[0, :, h // 2, w // 2].sum().backward()")
                 )
+            if got[0] < expected[0] or got[1] < expected[1]:
+                raise Mismatch(
+                    f"measured {got}, expected {expected}: too small. Back-propagate from the centre "
+                    "unit (a unit near the border has part of its field cut off by the padding), and "
+                    "count every pixel whose gradient is non-zero, negative ones too (use .abs())"
+                )
             raise Mismatch(
-                f"measured {got}, expected {expected}: take the bounding box of the input pixels whose "
-                "gradient is non-zero (rows and columns where grad.abs().sum over channels > 0)"
+                f"measured {got}, expected {expected}: return the height and width of the bounding box "
+                "of the input pixels whose gradient is non-zero (rows and columns where "
+                "grad.abs().sum over channels > 0), not a count of pixels"
             )
         return run
 

@@ -78,7 +78,11 @@ def load_faces() -> torch.Tensor:
 
 
 def load_logo() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-image's logo with its real alpha channel: ``(rgb (3, H, W), alpha (1, H, W))`` in [0, 1]."""
+    """scikit-image's logo as ``(rgb (3, H, W), alpha (1, H, W))`` in [0, 1].
+
+    Note: in scikit-image 0.26 the file's alpha channel is 255 everywhere (fully opaque), so it
+    is not a matte; the logo sits on a white background instead.
+    """
     rgba = _to_tensor(_skimage_array("logo"))
     return rgba[:3].contiguous(), rgba[3:].contiguous()
 

@@ -317,17 +317,19 @@ class Trainer:
             return
         self.history.samples.append((self.step, images.detach().float().cpu()))
 
-    def fit(self, resume: bool = False) -> History:
+    def fit(self, resume: bool = False, until: int | None = None) -> History:
         """Train until the step budget (or the time budget) is spent; return the history.
 
         With ``resume=True`` an existing checkpoint at ``config.checkpoint_path`` is loaded
-        first. A ``KeyboardInterrupt`` (the stop button) saves a checkpoint when a path is set
-        and returns normally, so no work is lost.
+        first. ``until`` stops at that step (the schedule, e.g. the learning-rate decay, still
+        spans all steps; call ``fit`` again to go on). A ``KeyboardInterrupt`` (the stop button)
+        saves a checkpoint when a path is set and returns normally, so no work is lost.
         """
         cfg = self.config
         if resume and cfg.checkpoint_path and Path(cfg.checkpoint_path).is_file():
             self.load()
-        if self.step >= self.total_steps:
+        stop_at = self.total_steps if until is None else min(until, self.total_steps)
+        if self.step >= stop_at:
             self.history.stopped_by = "steps"
             return self.history
         self.task.train()
@@ -338,9 +340,9 @@ class Trainer:
         seconds_before = self.history.seconds
         bar = progress_bar(total=self.total_steps, initial=self.step, desc=type(self.task).__name__,
                            enabled=cfg.progress)
-        stopped_by = "steps"
+        stopped_by = "steps" if stop_at == self.total_steps else "until"
         try:
-            while self.step < self.total_steps:
+            while self.step < stop_at:
                 phase = self.phase_at(self.step)
                 updates = [u for u in self.optimizers if phase.updates is None or u in phase.updates]
                 batch = move_to(next(loader), self.device, cfg.channels_last)
@@ -392,7 +394,7 @@ class Trainer:
             self._record_samples()
         if cfg.checkpoint_path:
             self.save()
-        if stopped_by != "steps":
+        if stopped_by not in ("steps", "until"):
             where = f"; checkpoint saved to {cfg.checkpoint_path}" if cfg.checkpoint_path else ""
             print(f"stopped early ({stopped_by}) at step {self.step}/{self.total_steps}{where}. "
                   "Call fit() again to continue.")

@@ -1,0 +1,204 @@
+"""Data: bundled photos, procedural datasets, folder loaders and safe downloads (all offline)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.data import (
+    Blobs,
+    DatasetSpec,
+    ImageFolder,
+    PairedFolder,
+    PhotoCrops,
+    SmoothFieldHoles,
+    UnpairedFolder,
+    cache_dir,
+    center_crop_resize,
+    download,
+    load_faces,
+    load_logo,
+    load_photo,
+    load_texture,
+    safe_extract,
+    verify_sha256,
+)
+from course_lib.data.download import REGISTRY
+from tests.helpers import jpeg_bytes, make_tar, make_zip, random_image, write_image
+
+
+def test_bundled_photos_are_unit_range_channels_first():
+    img = load_photo("astronaut")
+    assert img.shape == (3, 512, 512) and img.dtype == torch.float32
+    assert 0 <= img.min() and img.max() <= 1
+    assert load_photo("coffee", 64).shape == (3, 64, 64)
+    assert load_photo("rocket", (32, 48)).shape == (3, 32, 48)
+    assert load_texture("brick", 32).shape == (1, 32, 32) and load_texture("grass", rgb=True).shape[0] == 3
+    rgb, alpha = load_logo()
+    assert rgb.shape == (3, 500, 500) and alpha.shape == (1, 500, 500) and 0 <= alpha.min() <= alpha.max() <= 1
+    assert load_faces().shape == (200, 1, 25, 25)
+    with pytest.raises(ValueError, match="unknown photo 'lena'"):
+        load_photo("lena")
+
+
+def test_center_crop_resize_shapes_and_errors():
+    x = torch.rand(2, 3, 40, 60)
+    assert center_crop_resize(x, 16).shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="size must be positive"):
+        center_crop_resize(x, 0)
+
+
+def test_procedural_datasets_are_deterministic_and_checked():
+    a, b = Blobs(10, seed=3), Blobs(10, seed=3)
+    assert torch.equal(a[4], b[4]) and not torch.equal(a[4], Blobs(10, seed=4)[4])
+    assert a[4].min() >= -1 and a[4].max() <= 1 and a[-1].shape == (3, 16, 16)
+    with pytest.raises(IndexError, match="out of range"):
+        a[10]
+    with pytest.raises(ValueError, match="length must be a positive int"):
+        Blobs(0)
+    crops = PhotoCrops(size=32, length=5, seed=1)
+    assert torch.equal(crops[2], PhotoCrops(size=32, length=5, seed=1)[2]) and crops[2].shape == (3, 32, 32)
+    holes = SmoothFieldHoles(4, size=20, hole=8)
+    item = holes[0]
+    assert item["mask"].sum() == 64 and holes.distance_to_border().max() == 4
+    with pytest.raises(ValueError, match="hole must be between"):
+        SmoothFieldHoles(4, size=20, hole=20)
+
+
+@pytest.fixture
+def facades_like(tmp_path):
+    """A tiny pix2pix-layout dataset: train/*.jpg with A | B side by side."""
+    root = tmp_path / "facades"
+    for i in range(3):
+        a, b = np.full((32, 32, 3), 40 * i, np.uint8), np.full((32, 32, 3), 200, np.uint8)
+        write_image(root / "train" / f"{i}.jpg", np.concatenate([a, b], axis=1))
+    return root
+
+
+def test_paired_folder_splits_a_and_b(facades_like):
+    ds = PairedFolder(facades_like, size=16)
+    item = ds[1]
+    assert item["input"].shape == (3, 16, 16) and item["target"].shape == (3, 16, 16)
+    assert item["input"].mean() < item["target"].mean()  # A is dark, B is bright
+    flipped = PairedFolder(facades_like, size=16, direction="BtoA")[1]
+    assert torch.allclose(flipped["input"], item["target"])
+    jittered = PairedFolder(facades_like, size=16, jitter=True)
+    torch.manual_seed(0)
+    j = jittered[2]
+    assert j["input"].shape == (3, 16, 16)
+    ds.verify()
+
+
+def test_paired_jitter_uses_the_same_crop_for_input_and_target(tmp_path):
+    root = tmp_path / "p"
+    img = random_image(40, 40, seed=1)
+    write_image(root / "train" / "0.png", np.concatenate([img, img], axis=1))
+    ds = PairedFolder(root, size=32, jitter=True, load_size=40)
+    for seed in range(5):
+        torch.manual_seed(seed)
+        item = ds[0]
+        assert torch.equal(item["input"], item["target"])
+
+
+def test_paired_folder_bad_input(tmp_path, facades_like):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        PairedFolder(tmp_path / "nowhere")
+    write_image(tmp_path / "odd" / "train" / "0.png", random_image(8, 15))
+    with pytest.raises(ValueError, match="width must be even"):
+        PairedFolder(tmp_path / "odd", size=None)[0]
+    (facades_like / "train" / "3.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
+    with pytest.raises(ValueError, match="could not read image .*3.jpg"):
+        PairedFolder(facades_like, size=16)[3]
+    with pytest.raises(ValueError, match="direction must be"):
+        PairedFolder(facades_like, direction="AtoC")
+
+
+def test_unpaired_folder_and_empty_domain(tmp_path):
+    root = tmp_path / "h2z"
+    for i in range(3):
+        write_image(root / "trainA" / f"{i}.png", random_image(20, 20, i))
+    for i in range(5):
+        write_image(root / "trainB" / f"{i}.jpg", random_image(20, 20, 10 + i))
+    ds = UnpairedFolder(root, size=16)
+    assert len(ds) == 5 and ds[4]["A"].shape == (3, 16, 16) and ds[4]["B"].shape == (3, 16, 16)
+    assert torch.equal(ds[4]["B"], UnpairedFolder(root, size=16)[4]["B"])
+    (root / "testA").mkdir()
+    write_image(root / "testB" / "0.png", random_image(20, 20))
+    with pytest.raises(ValueError, match="testA contains no images"):
+        UnpairedFolder(root, split="test")
+    assert ImageFolder(root / "trainB", size=8)[0].shape == (3, 8, 8)
+
+
+def _registry(tmp_path, archive, sha, name="tiny"):
+    return {name: DatasetSpec(name, (archive.as_uri(),), archive.name, sha, archive.stat().st_size,
+                              "paired", name, "test data", "a tiny archive")}
+
+
+def test_download_verifies_extracts_and_caches(tmp_path):
+    members = {f"tiny/train/{i}.jpg": jpeg_bytes(random_image(16, 32, i)) for i in range(2)}
+    archive = make_tar(tmp_path / "tiny.tar.gz", members)
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    root = download("tiny", tmp_path / "cache", registry=_registry(tmp_path, archive, sha))
+    assert root == tmp_path / "cache" / "tiny" / "tiny"
+    assert len(PairedFolder(root, size=8)) == 2
+    archive.unlink()  # cached: no second download
+    assert download("tiny", tmp_path / "cache", registry=_registry(tmp_path, tmp_path / "cache" / "downloads" / "tiny.tar.gz", sha)) == root
+
+
+def test_download_rejects_a_wrong_checksum(tmp_path):
+    archive = make_tar(tmp_path / "tiny.tar.gz", {"tiny/a.txt": b"x"})
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        download("tiny", tmp_path / "cache", registry=_registry(tmp_path, archive, "0" * 64))
+    assert not (tmp_path / "cache" / "tiny").exists()
+
+
+def test_unverified_entries_need_consent(tmp_path, capsys):
+    archive = make_tar(tmp_path / "tiny.tar.gz", {"tiny/a.txt": b"x"})
+    reg = _registry(tmp_path, archive, None)
+    with pytest.raises(ValueError, match="no verified sha256"):
+        download("tiny", tmp_path / "cache", registry=reg)
+    download("tiny", tmp_path / "cache", registry=reg, allow_unverified=True)
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() in capsys.readouterr().out
+
+
+def test_unreachable_mirrors_fail_fast_with_instructions(tmp_path):
+    spec = DatasetSpec("gone", ((tmp_path / "missing.zip").as_uri(),), "gone.zip", "0" * 64, None, "unpaired",
+                       "gone", "", "")
+    with pytest.raises(ConnectionError, match="put it at .*gone.zip"):
+        download("gone", tmp_path / "cache", registry={"gone": spec})
+    with pytest.raises(ValueError, match="unknown data set 'nope'"):
+        download("nope")
+
+
+@pytest.mark.parametrize("bad_name", ["../escape.txt", "/abs/path.txt", "a/../../escape.txt"])
+def test_safe_extract_rejects_path_traversal(tmp_path, bad_name):
+    for maker, suffix in ((make_tar, ".tar.gz"), (make_zip, ".zip")):
+        archive = maker(tmp_path / f"evil{suffix}", {"ok.txt": b"fine", bad_name: b"evil"})
+        with pytest.raises(ValueError, match="unsafe archive"):
+            safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_safe_extract_rejects_links_leaving_the_target(tmp_path):
+    archive = make_tar(tmp_path / "link.tar.gz", {"a.txt": b"x"}, symlinks={"link": "/etc/passwd"})
+    with pytest.raises(ValueError, match="leaves the target"):
+        safe_extract(archive, tmp_path / "out")
+    inside = make_tar(tmp_path / "ok.tar.gz", {"d/a.txt": b"x"}, symlinks={"d/link": "a.txt"})
+    safe_extract(inside, tmp_path / "ok")
+    assert (tmp_path / "ok" / "d" / "a.txt").read_bytes() == b"x"
+    (tmp_path / "junk.bin").write_bytes(b"neither zip nor tar")
+    with pytest.raises(ValueError, match="neither a zip nor a tar"):
+        safe_extract(tmp_path / "junk.bin", tmp_path / "out2")
+
+
+def test_registry_and_cache_dir(monkeypatch, tmp_path):
+    assert {"facades", "maps", "edges2shoes", "cityscapes", "horse2zebra", "summer2winter_yosemite", "monet2photo"} <= set(REGISTRY)
+    # Checksums of the CycleGAN archives: tensorflow/datasets url_checksums/cycle_gan.txt.
+    assert REGISTRY["horse2zebra"].sha256.startswith("a74d9d39") and REGISTRY["horse2zebra"].size_bytes == 116867962
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert cache_dir() == tmp_path
+    (tmp_path / "f").write_bytes(b"abc")
+    verify_sha256(tmp_path / "f", hashlib.sha256(b"abc").hexdigest())

@@ -1,0 +1,102 @@
+"""Lab 01's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.checks import CheckFailure, lab01
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab01.check_receptive_field(lab01.reference_receptive_field)
+    lab01.check_dilated_stack(lab01.reference_dilated_stack)
+    lab01.check_empirical_rf(lab01.reference_empirical_rf)
+
+
+@pytest.mark.parametrize("check", [lab01.check_receptive_field, lab01.check_dilated_stack, lab01.check_empirical_rf])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab01._rf_ignoring_jump, "you left out the jump"),
+        (lab01._rf_ignoring_dilation, "the dilation is missing"),
+        (lab01._rf_new_jump_first, "you updated the jump before using it"),
+        (lab01._rf_effective_kernel_not_minus_one, "the centre tap is already counted"),
+        (lab01._rf_summing_kernels, "do not add kernel sizes"),
+        (lambda layers: lab01.reference_receptive_field(layers)[0], "should be a tuple"),
+    ],
+)
+def test_receptive_field_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab01.check_receptive_field(wrong)
+
+
+def _stack(padding, dilate=True, relu=True):
+    def build(channels, dilations):
+        layers = []
+        for d in dilations:
+            layers.append(nn.Conv2d(channels, channels, 3, padding=padding(d), dilation=d if dilate else 1))
+            if relu:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+    return build
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (_stack(lambda d: 1), "each conv needs padding = dilation"),
+        (_stack(lambda d: 2 * d), "each conv needs padding = dilation"),
+        (_stack(lambda d: 1, dilate=False), "pass dilation=d to each nn.Conv2d"),
+        (_stack(lambda d: d, relu=False), "should end with a ReLU"),
+        (lambda c, ds: nn.Sequential(nn.Conv2d(c, c, 5, padding=2 * ds[0], dilation=ds[0]), nn.ReLU()), "parameters, expected"),
+        (lambda c, ds: [nn.Conv2d(c, c, 3, padding=d, dilation=d) for d in ds], "must return an nn.Module"),
+    ],
+)
+def test_dilated_stack_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab01.check_dilated_stack(wrong)
+
+
+def _measure(model, input_size, *, eval_mode=True, one_unit=True, corner=False, count_pixels=False):
+    if eval_mode:
+        model.eval()
+    x = torch.randn(1, model[0].in_channels, input_size, input_size, requires_grad=True)
+    out = model(x)
+    h, w = out.shape[-2:]
+    r, c = (0, 0) if corner else (h // 2, w // 2)
+    (out[0, :, r, c].sum() if one_unit else out.sum()).backward()
+    g = x.grad[0].abs().sum(0)
+    touched = g > 0
+    if count_pixels:
+        n = int(touched.sum())
+        return n, n
+    rows = torch.nonzero(touched.any(1)).flatten()
+    cols = torch.nonzero(touched.any(0)).flatten()
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"one_unit": False}, "back-propagated from every output unit"),
+        ({"eval_mode": False}, "call model.eval\\(\\) before measuring"),
+        ({"corner": True}, "too small. Back-propagate from the centre unit"),
+        ({"count_pixels": True}, "not a count of pixels"),
+    ],
+)
+def test_empirical_rf_mistakes(kwargs, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab01.check_empirical_rf(lambda m, s: _measure(m, s, **kwargs))
+
+
+def test_correct_student_style_measurement_passes():
+    lab01.check_empirical_rf(lambda m, s: _measure(m, s))

@@ -1,0 +1,117 @@
+"""make lab, make book and the packaging files."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from tools import build_book
+from tools.notebooks import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _constraints() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_constraints_pin_the_working_torch_pair():
+    pins = _constraints()
+    assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
+    deps = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]
+    assert all(">=" in d and "==" not in d for d in deps), "pyproject holds lower bounds only"
+    missing = [_name(d) for d in deps if _name(d) not in pins]
+    assert not missing, f"constraints.txt does not pin {missing}"
+
+
+def test_environment_yml_names_the_same_packages_and_versions():
+    text = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^\s*- python=3\.11\s*$", text, flags=re.M)
+    pip_lines = re.findall(r"^\s{6}- (\S.*)$", text, flags=re.M)
+    named = {_name(line): line.split("==")[1] for line in pip_lines if "==" in line}
+    deps = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]
+    assert set(named) == {_name(d) for d in deps}
+    pins = _constraints()
+    assert {k: v for k, v in named.items()} == {k: pins[k] for k in named}
+    assert any(line.startswith("-e .") for line in pip_lines)
+
+
+def test_readme_ci_and_makefile_agree_on_the_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make lab" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("lab:", "test:", "book:", "labs:", "notebooks:"):
+        assert re.search(rf"^{target}", makefile, flags=re.M), target
+
+
+def test_readme_course_map_links_every_notebook():
+    readme = (ROOT / "README.md").read_text()
+    for folder in ("lectures", "labs", "solutions"):
+        for nb in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+            assert f"{folder}/{nb.name}" in readme, f"README's course map does not link {folder}/{nb.name}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_jupyterlab_starts_and_answers(tmp_path):
+    """What `make lab` runs: the server starts at the course home and its API answers."""
+    port, token = _free_port(), "course-test-token"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+           "JUPYTER_DATA_DIR": str(tmp_path / "data")}
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--IdentityProvider.token={token}", f"--notebook-dir={ROOT}", "--ServerApp.open_browser=False"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, answer = time.time() + 90, None
+        while time.time() < deadline and answer is None:
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/lectures?token={token}", timeout=2) as r:
+                    answer = r.read().decode()
+            except OSError:
+                if proc.poll() is not None:
+                    break
+        assert answer is not None, proc.stdout.read().decode()[-2000:] if proc.poll() is not None else "no answer"
+        assert "01_receptive_fields.ipynb" in answer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_book_builds_html_pages_and_an_index(tmp_path):
+    folder = tmp_path / "lectures"
+    folder.mkdir()
+    nb = jupytext.reads("# %% [markdown]\n# # 98 · A tiny page\n\n# %%\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint(6 * 7)\n",
+                        fmt="py:percent")
+    jupytext.write(nb, folder / "98_tiny.py", fmt="py:percent")
+    results = build_book.build(folders=(folder,), out=tmp_path / "book", run=True)
+    assert [r.error for r in results] == [None]
+    page = (tmp_path / "book" / "lectures" / "98_tiny.html").read_text()
+    assert "42" in page and "data:image/png;base64" in page
+    index = (tmp_path / "book" / "index.html").read_text()
+    assert 'href="lectures/98_tiny.html"' in index and "98 · A tiny page" in index

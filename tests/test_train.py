@@ -1,0 +1,271 @@
+"""The training loop: exact resume, budgets, phases, checkpoints that survive failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.data import Blobs, ProceduralDataset, SmoothFieldHoles
+from course_lib.losses import discriminator_loss, generator_loss
+from course_lib.nn import ContextNet
+from course_lib.train import (
+    Phase,
+    Precision,
+    SeededItems,
+    StepSampler,
+    SupervisedTask,
+    Trainer,
+    TrainConfig,
+    TrainingTask,
+    linear_decay,
+    load_checkpoint,
+    save_checkpoint,
+    select_device,
+)
+
+
+class JitteredBlobs(ProceduralDataset):
+    """Blobs with random flips and noise drawn from torch's RNG (the augmentation path)."""
+
+    def generate(self, index, rng):
+        x = Blobs(self.length, 16, self.seed)[index]
+        if torch.rand(()) < 0.5:
+            x = x.flip(-1)
+        return x + 0.01 * torch.randn_like(x)
+
+
+class DropoutGAN(TrainingTask):
+    """A small GAN with dropout and batch norm: every source of randomness a resume must restore."""
+
+    def __init__(self):
+        super().__init__()
+        self.G = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.5),
+                               nn.Conv2d(8, 3, 3, padding=1), nn.Tanh())
+        self.D = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 2, 1))
+
+    def configure_optimizers(self):
+        return {"D": torch.optim.Adam(self.D.parameters(), 1e-3, betas=(0.5, 0.999)),
+                "G": torch.optim.Adam(self.G.parameters(), 1e-3, betas=(0.5, 0.999))}
+
+    def forward_step(self, real, phase):
+        return {"fake": self.G(torch.randn_like(real))}
+
+    def update_loss(self, name, real, out, phase):
+        if name == "D":
+            return {"loss": 0.5 * discriminator_loss(self.D(real), self.D(out["fake"].detach())),
+                    "real_score": self.D(real).mean()}
+        return {"loss": generator_loss(self.D(out["fake"]))}
+
+    def sample(self, batch):
+        return self.G(torch.zeros_like(batch))
+
+
+def run(steps, path=None, resume=False, until=None, **cfg):
+    torch.manual_seed(0)
+    task = DropoutGAN()
+    config = TrainConfig(steps=steps, batch_size=4, log_every=3, progress=False,
+                         checkpoint_path=str(path) if path else None, lr_decay_start=5, **cfg)
+    trainer = Trainer(task, JitteredBlobs(64, seed=0), config)
+    trainer.fit(resume=resume, until=until)
+    return task, trainer
+
+
+def test_resume_is_bit_identical(tmp_path):
+    """N steps straight == N/2 steps, save, a new trainer loads, N/2 steps (dropout, BN, augmentation, LR decay)."""
+    straight, t1 = run(12)
+    _, half = run(12, tmp_path / "ck.pt", until=6)
+    assert half.step == 6 and half.history.stopped_by == "until"
+    resumed, t2 = run(12, tmp_path / "ck.pt", resume=True)
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert t1.history.values == t2.history.values
+    assert t2.step == 12
+
+
+def test_resume_is_exact_with_worker_processes(tmp_path):
+    straight, _ = run(8, num_workers=2)
+    run(8, tmp_path / "ck.pt", until=4, num_workers=2)
+    resumed, _ = run(8, tmp_path / "ck.pt", resume=True, num_workers=2)
+    assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
+
+
+def test_linear_decay_reaches_zero_at_the_end():
+    rule = linear_decay(10, 4)
+    assert [rule(s) for s in (0, 4, 7, 10)] == [1.0, 1.0, 0.5, 0.0]
+    _, trainer = run(10)
+    assert trainer.optimizers["G"].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_history_logs_every_update_and_phase():
+    _, trainer = run(7)
+    h = trainer.history
+    assert h.step == [3, 6, 7] and set(h.values) == {"D/loss", "D/real_score", "G/loss"}
+    assert h.value_steps["G/loss"] == [3, 6, 7] and h.stopped_by == "steps"
+    with pytest.raises(KeyError, match="never logged"):
+        h.last("nothing")
+
+
+def test_phases_run_only_their_updates():
+    torch.manual_seed(0)
+    task = DropoutGAN()
+    phases = [Phase("G only", 3, ("G",)), Phase("D only", 2, ("D",)), Phase("both", 2)]
+    trainer = Trainer(task, JitteredBlobs(16), TrainConfig(batch_size=2, log_every=1, progress=False), phases=phases)
+    d_before = [p.clone() for p in task.D.parameters()]
+    g_before = [p.clone() for p in task.G.parameters()]
+    trainer.fit()
+    h = trainer.history
+    assert h.value_steps["G/loss"] == [1, 2, 3, 6, 7] and h.value_steps["D/loss"] == [4, 5, 6, 7]
+    assert h.phase == ["G only"] * 3 + ["D only"] * 2 + ["both"] * 2
+    assert all(not torch.equal(a, b) for a, b in zip(d_before, task.D.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(g_before, task.G.parameters()))
+    with pytest.raises(ValueError, match="names updates"):
+        Trainer(task, JitteredBlobs(16), phases=[Phase("x", 1, ("E",))])
+
+
+def test_time_budget_stops_early_and_saves(tmp_path, capsys):
+    task, trainer = run(10_000, tmp_path / "ck.pt", time_budget_s=0.5)
+    assert 0 < trainer.step < 10_000 and trainer.history.stopped_by == "time budget"
+    assert load_checkpoint(tmp_path / "ck.pt")["step"] == trainer.step
+    assert "Call fit() again to continue" in capsys.readouterr().out
+
+
+def test_interrupt_saves_a_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = DropoutGAN.update_loss
+
+    def interrupting(self, name, real, out, phase):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise KeyboardInterrupt
+        return original(self, name, real, out, phase)
+
+    monkeypatch.setattr(DropoutGAN, "update_loss", interrupting)
+    _, trainer = run(50, tmp_path / "ck.pt")
+    assert trainer.history.stopped_by == "interrupted" and trainer.step == 3
+    assert load_checkpoint(tmp_path / "ck.pt")["step"] == 3
+
+
+def test_nan_loss_is_reported_with_advice():
+    task = SupervisedTask(nn.Conv2d(3, 3, 1), lambda pred, b: pred.mean() * float("nan"), inputs=("x",))
+    data = [{"x": torch.zeros(3, 4, 4)}] * 4
+    with pytest.raises(FloatingPointError, match="Lower the learning rate"):
+        Trainer(task, data, TrainConfig(steps=2, log_every=1, progress=False)).fit()
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    save_checkpoint({"weights": torch.ones(3)}, path)
+
+    def broken_save(obj, f, *args, **kwargs):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint({"weights": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint(path)["weights"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
+
+
+def test_bad_checkpoints_get_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "corrupt.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt or was not written by course_lib"):
+        load_checkpoint(tmp_path / "corrupt.pt")
+    torch.save({"weights": torch.ones(1)}, tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="not a course_lib checkpoint"):
+        load_checkpoint(tmp_path / "plain.pt")
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    _, trainer = run(3, tmp_path / "ck.pt")
+    state = torch.load(tmp_path / "ck.pt", weights_only=True)
+    assert state["step"] == 3 and "rng" in state and "optimizers" in state
+
+
+def test_sampler_stream_is_a_function_of_seed_and_step():
+    full = StepSampler(10, 3, seed=1)
+    stream = [next(it) for it in [iter(full)] for _ in range(15)]
+    later = StepSampler(10, 3, seed=1, start_step=2)
+    assert [next(it) for it in [iter(later)] for _ in range(9)] == stream[6:15]
+    # Two ranks of batch 3 split each global batch of 6.
+    r0 = iter(StepSampler(10, 3, seed=1, rank=0, world_size=2))
+    r1 = iter(StepSampler(10, 3, seed=1, rank=1, world_size=2))
+    glob = iter(StepSampler(10, 6, seed=1))
+    g = [next(glob) for _ in range(12)]
+    assert [next(r0) for _ in range(6)] == g[0:3] + g[6:9]
+    assert [next(r1) for _ in range(6)] == g[3:6] + g[9:12]
+    with pytest.raises(ValueError, match="dataset is empty"):
+        StepSampler(0, 2)
+
+
+def test_seeded_items_leave_the_global_rng_alone():
+    items = SeededItems(JitteredBlobs(8))
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    a, b = items[(3, 42)], items[(3, 42)]
+    assert torch.equal(a, b) and torch.equal(before, torch.get_rng_state())
+
+
+def test_precision_is_a_no_op_on_cpu_and_devices_are_checked():
+    prec = Precision(torch.device("cpu"))
+    assert prec.name == "fp32" and not prec.enabled and not prec.scaler.is_enabled()
+    assert Precision(torch.device("cpu"), "bf16").dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="not supported on CPU"):
+        Precision(torch.device("cpu"), "fp16")
+    with pytest.raises(ValueError, match="precision must be"):
+        Precision(torch.device("cpu"), "fp8")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            select_device("cuda")
+
+
+def test_config_and_task_validation():
+    with pytest.raises(ValueError, match="TrainConfig.batch_size must be a positive int"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(TypeError, match="must be a course_lib.train.TrainingTask"):
+        Trainer(nn.Linear(2, 2), [1, 2])
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        Phase("p", -1)
+
+
+def test_supervised_learning_beats_the_untrained_model():
+    """Learning test: the lecture-01 hole filler reduces its hole error within seconds."""
+    torch.manual_seed(0)
+    data = SmoothFieldHoles(200, size=24, hole=8)
+    model = ContextNet(12, (1, 2, 4))
+
+    def hole_mse(pred, b):
+        return ((pred - b["image"]) ** 2 * b["mask"]).sum() / (3 * b["mask"].sum())
+
+    batch = torch.utils.data.default_collate([data[i] for i in range(16)])
+    with torch.no_grad():
+        before = hole_mse(model(batch["image"], batch["mask"]), batch)
+    Trainer(SupervisedTask(model, hole_mse, inputs=("image", "mask"), lr=2e-3), data,
+            TrainConfig(steps=300, batch_size=8, progress=False)).fit()
+    with torch.no_grad():
+        after = hole_mse(model(batch["image"], batch["mask"]), batch)
+    assert after < 0.1 * before
+
+
+def test_cli_trains_resumes_and_writes_a_run_folder(tmp_path):
+    cmd = [sys.executable, "-m", "course_lib.train", "tinygan", "--steps", "6", "--batch-size", "4",
+           "--out", str(tmp_path / "run")]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    cmd[cmd.index("6")] = "10"
+    second = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "resumed from" in second.stdout and "step 10/10" in second.stdout
+    run_dir = Path(tmp_path / "run")
+    assert (run_dir / "checkpoint.pt").is_file() and (run_dir / "history.csv").is_file()
+    assert list((run_dir / "samples").glob("*.png"))
+    listing = subprocess.run([sys.executable, "-m", "course_lib.train", "--list"], capture_output=True, text=True)
+    assert "tinygan" in listing.stdout
