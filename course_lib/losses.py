@@ -76,3 +76,85 @@ def generator_loss(fake_logits: Logits, mode: str = "vanilla") -> torch.Tensor:
     if mode == "hinge":
         return -sum(t.mean() for t in _scales(fake_logits))  # type: ignore[return-value]
     return gan_loss(fake_logits, True, mode)
+
+
+# --------------------------------------------------------------------------- feature losses
+# Definitions of Gatys et al. 2016 ("Image Style Transfer Using CNNs"), as in seed 004: features
+# F of layer l are reshaped to a (N_l, M_l) matrix, N_l = channels, M_l = height * width.
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Gatys' content loss ``1/2 * sum (F - P)^2`` over all elements (a sum, not a mean)."""
+    if features.shape != target.shape:
+        raise ValueError(f"features {tuple(features.shape)} and target {tuple(target.shape)} differ in shape")
+    return 0.5 * ((features - target) ** 2).sum()
+
+
+def gram_matrix(features: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, C) Gram matrices ``G = F F^T`` of the (C, H*W) feature matrices.
+
+    ``normalize=True`` divides by ``C * H * W``, the convention of feed-forward style transfer
+    (Johnson et al. 2016), which makes the value independent of the layer's size; Gatys' loss
+    below uses the unnormalised ``G`` and puts its normalisation in the loss instead.
+    """
+    if features.dim() != 4:
+        raise ValueError(f"gram_matrix expects (N, C, H, W) features, got shape {tuple(features.shape)}")
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w)
+    g = f @ f.transpose(1, 2)
+    return g / (c * h * w) if normalize else g
+
+
+def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Gatys' per-layer style loss ``E_l = 1 / (4 N_l^2 M_l^2) * sum (G - A)^2`` (summed over the batch)."""
+    _, c, h, w = features.shape
+    g = gram_matrix(features)
+    if g.shape[-2:] != target_gram.shape[-2:]:
+        raise ValueError(f"target Gram {tuple(target_gram.shape)} does not match features with {c} channels")
+    return ((g - target_gram) ** 2).sum() / (4 * c**2 * (h * w) ** 2)
+
+
+def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
+               weights: dict[str, float] | None = None) -> torch.Tensor:
+    """``sum_l w_l E_l`` over the layers of ``target_grams`` (equal weights ``1/L`` by default, as Gatys)."""
+    if not target_grams:
+        raise ValueError("target_grams is empty: give at least one style layer")
+    weights = weights or {k: 1.0 / len(target_grams) for k in target_grams}
+    missing = [k for k in target_grams if k not in features]
+    if missing:
+        raise KeyError(f"features lack the style layers {missing}; extract them with VGGFeatures(layers=...)")
+    return sum(weights[k] * style_layer_loss(features[k], target_grams[k]) for k in target_grams)  # type: ignore[return-value]
+
+
+def tv_loss(images: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """Total variation: squared differences of vertical and horizontal neighbours, (N, C, H, W) -> scalar.
+
+    ``reduction``: ``"sum"`` (as a regulariser added to Gatys' summed losses) or ``"mean"``.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"tv_loss expects (N, C, H, W) images, got shape {tuple(images.shape)}")
+    dv = (images[..., 1:, :] - images[..., :-1, :]) ** 2
+    dh = (images[..., :, 1:] - images[..., :, :-1]) ** 2
+    if reduction == "sum":
+        return dv.sum() + dh.sum()
+    if reduction == "mean":
+        return dv.mean() + dh.mean()
+    raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+
+
+def perceptual_loss(extractor: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    layers: Sequence[str] | None = None, distance: str = "l2") -> torch.Tensor:
+    """Feature reconstruction loss (Johnson et al. 2016): mean distance between VGG features of x and y.
+
+    ``extractor`` is a :class:`course_lib.style.VGGFeatures`; ``layers`` defaults to all it returns;
+    ``distance``: ``"l2"`` (mean squared) or ``"l1"`` (mean absolute, as partial convolution uses).
+    The target's features are computed without gradient.
+    """
+    fx = extractor(x)
+    with torch.no_grad():
+        fy = extractor(y)
+    names = list(layers) if layers is not None else list(fx)
+    if distance not in ("l1", "l2"):
+        raise ValueError(f"distance must be 'l1' or 'l2', got {distance!r}")
+    op = F.l1_loss if distance == "l1" else F.mse_loss
+    return sum(op(fx[k], fy[k]) for k in names)  # type: ignore[return-value]

@@ -3,7 +3,15 @@
 import pytest
 import torch
 
-from course_lib.checks import Case, CheckFailure, Mismatch, Mistake, check_function, describe_difference, run_cases
+from course_lib.checks import (
+    Case,
+    CheckFailure,
+    Mismatch,
+    Mistake,
+    check_function,
+    describe_difference,
+    run_cases,
+)
 
 
 def gram(x):

@@ -2,7 +2,11 @@ import pytest
 import torch
 
 from course_lib.nn import ContextNet, dilated_conv, dilated_stack, same_padding
-from course_lib.receptive_field import empirical_receptive_field, layers_from_module, receptive_field
+from course_lib.receptive_field import (
+    empirical_receptive_field,
+    layers_from_module,
+    receptive_field,
+)
 
 
 def test_dilated_stack_keeps_size_and_has_the_expected_field():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+import tomllib
 
 from tools import make_labs
 from tools.notebooks import LABS, LECTURES, ROOT, SOLUTIONS, sources

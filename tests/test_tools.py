@@ -9,12 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
-from pathlib import Path
 
 import jupytext
 import pytest
+import tomllib
 
 from tools import build_book
 from tools.notebooks import ROOT

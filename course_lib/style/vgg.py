@@ -1,0 +1,237 @@
+"""VGG feature extractor with named layers, and pretrained weights that never hang offline.
+
+``VGGFeatures`` wraps ``torchvision.models.vgg19`` (or ``vgg16``) and returns the activations you
+name: ``conv1_1``, ``relu1_1``, ..., ``relu5_4``, ``pool1`` ... ``pool5``. It expects images in
+[0, 1] (or says which range it gets) and applies the ImageNet normalisation itself, runs only up
+to the deepest layer requested, and never trains.
+
+Weights (``weights=``):
+
+* ``"imagenet"``: torchvision's ImageNet weights. Used when they are in torch's cache
+  (``torch.hub.get_dir()/checkpoints``). Otherwise, in full mode and unless ``COURSE_OFFLINE=1``,
+  they are downloaded once (20 s timeout, checksum checked). In quick mode, in the tests and when
+  the download fails, the extractor prints **one** warning and falls back to a seeded, randomly
+  initialised network: random multi-layer features still carry texture statistics (Ustyuzhaninov
+  et al. 2017, "What does it take to generate natural textures?"), so style transfer still runs,
+  with different-looking results. ``.pretrained`` says which you got.
+* a path: a state dict saved from ``torchvision.models.vgg19().state_dict()`` (or of ``.features``).
+* ``None``: the seeded random network, without a warning.
+
+Fetch the weights ahead of time with ``python -m course_lib.style.vgg --download``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: convolutions per block
+BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+#: torchvision's weight files (the 8 hex digits are the start of the file's sha256)
+WEIGHT_FILES = {
+    "vgg19": ("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", "dcbb9e9d"),
+    "vgg16": ("https://download.pytorch.org/models/vgg16-397923af.pth", "397923af"),
+}
+_warned: set[str] = set()
+
+
+def layer_names(arch: str = "vgg19") -> list[str]:
+    """Names of the modules of ``torchvision.models.<arch>().features``, in order."""
+    names = []
+    for b, n_convs in enumerate(BLOCKS[arch], start=1):
+        for c in range(1, n_convs + 1):
+            names += [f"conv{b}_{c}", f"relu{b}_{c}"]
+        names.append(f"pool{b}")
+    return names
+
+
+def build_features(arch: str = "vgg19") -> nn.Sequential:
+    """The convolutional part of VGG, laid out exactly as ``torchvision.models.<arch>().features``.
+
+    Built directly (without the 120M-parameter classifier) and initialised as torchvision does:
+    Kaiming-normal weights (fan out, ReLU gain), zero biases.
+    """
+    layers: list[nn.Module] = []
+    c_in = 3
+    for block, n_convs in enumerate(BLOCKS[arch]):
+        c_out = (64, 128, 256, 512, 512)[block]
+        for _ in range(n_convs):
+            conv = nn.Conv2d(c_in, c_out, 3, padding=1)
+            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+            layers += [conv, nn.ReLU(inplace=True)]
+            c_in = c_out
+        layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers)
+
+
+def cached_weights_path(arch: str = "vgg19") -> Path:
+    url, _ = WEIGHT_FILES[arch]
+    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[1]
+
+
+def download_weights(arch: str = "vgg19", timeout: float = 20.0) -> Path:
+    """Download torchvision's ImageNet weights into torch's cache (atomically, checksum checked)."""
+    url, prefix = WEIGHT_FILES[arch]
+    target = cached_weights_path(arch)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
+            shutil.copyfileobj(r, f, length=1 << 20)
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        if not digest.startswith(prefix):
+            raise ValueError(f"checksum mismatch for {url}: sha256 {digest[:8]}..., expected {prefix}...")
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target
+
+
+def _may_download() -> bool:
+    from course_lib.config import is_quick
+
+    return not is_quick() and os.environ.get("COURSE_OFFLINE", "") not in ("1", "true", "yes")
+
+
+def _load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no VGG weights at {path}; pass weights='imagenet', None, or an existing file")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict")
+    # Accept the whole classifier's state dict or that of its `.features` part.
+    return {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+
+
+class VGGFeatures(nn.Module):
+    """Named activations of VGG-19 (or VGG-16) for images in ``input_range``.
+
+    Args:
+        layers: names to return, e.g. ``("relu1_1", "relu2_1", "relu3_1", "relu4_1")``.
+        weights: ``"imagenet"``, a path to a state dict, or ``None`` (see the module docstring).
+        arch: ``"vgg19"`` (the style-transfer papers') or ``"vgg16"`` (partial convolution's).
+        input_range: value range of the images you pass; (0, 1) or (-1, 1).
+        pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al. found it gives smoother results).
+        seed: seed of the random initialisation (used when no pretrained weights are loaded).
+
+    ``forward(x)`` takes (N, 3, H, W) and returns ``{name: (N, C, H', W')}``.
+    """
+
+    def __init__(
+        self,
+        layers: Iterable[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        weights: str | os.PathLike | None = "imagenet",
+        arch: str = "vgg19",
+        input_range: tuple[float, float] = (0.0, 1.0),
+        pooling: str = "max",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if arch not in BLOCKS:
+            raise ValueError(f"arch must be 'vgg19' or 'vgg16', got {arch!r}")
+        names = layer_names(arch)
+        self.layers = tuple(layers)
+        unknown = [n for n in self.layers if n not in names]
+        if unknown or not self.layers:
+            raise ValueError(f"unknown VGG layer names {unknown or '(none given)'}; valid names: {names}")
+        if pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        if tuple(input_range) not in ((0.0, 1.0), (-1.0, 1.0)):
+            raise ValueError(f"input_range must be (0, 1) or (-1, 1), got {input_range}")
+        self.arch, self.input_range = arch, tuple(input_range)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            features = build_features(arch)
+        self.pretrained, self.weights_source = self._load(features, weights)
+        last = max(names.index(n) for n in self.layers)
+        kept = list(features.children())[: last + 1]
+        if pooling == "avg":
+            kept = [nn.AvgPool2d(2, 2) if isinstance(m, nn.MaxPool2d) else m for m in kept]
+        for m in kept:
+            if isinstance(m, nn.ReLU):
+                m.inplace = False  # we return the conv output *and* the relu output
+        self.body = nn.Sequential(*kept)
+        self.names = names[: last + 1]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def _load(self, features: nn.Sequential, weights: str | os.PathLike | None) -> tuple[bool, str]:
+        if weights is None:
+            return False, "random (seeded)"
+        if weights != "imagenet":
+            features.load_state_dict(_load_state(weights))
+            return True, str(weights)
+        path = cached_weights_path(self.arch)
+        error = "not in torch's cache"
+        if not path.is_file() and _may_download():
+            try:
+                download_weights(self.arch)
+            except Exception as exc:  # noqa: BLE001 - any failure means: fall back
+                error = f"download failed ({type(exc).__name__}: {exc})"
+        if path.is_file():
+            features.load_state_dict(_load_state(path))
+            return True, f"imagenet ({path.name})"
+        if self.arch not in _warned:
+            _warned.add(self.arch)
+            print(
+                f"WARNING: {self.arch} ImageNet weights are unavailable ({error}; quick mode never downloads). "
+                "Using a seeded random network instead: its features still capture texture statistics, "
+                "so style losses work, but results differ from the papers'. To use the real weights, "
+                f"run `python -m course_lib.style.vgg --download` once with a network, or copy "
+                f"{path.name} into {path.parent}."
+            )
+        return False, "random (seeded fallback: ImageNet weights unavailable)"
+
+    def train(self, mode: bool = True) -> VGGFeatures:
+        return super().train(False)  # a fixed feature extractor: never in training mode
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"VGGFeatures expects (N, 3, H, W) images, got shape {tuple(x.shape)}")
+        if self.input_range == (-1.0, 1.0):
+            x = (x + 1) / 2
+        x = (x - self.mean) / self.std
+        wanted, out = set(self.layers), {}
+        for name, module in zip(self.names, self.body):
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Download torchvision's VGG ImageNet weights into torch's cache.")
+    parser.add_argument("--download", action="store_true")
+    parser.add_argument("--arch", choices=sorted(BLOCKS), default="vgg19")
+    args = parser.parse_args(argv)
+    if args.download:
+        print(f"saved {download_weights(args.arch)}")
+    else:
+        path = cached_weights_path(args.arch)
+        print(f"{path}: {'present' if path.is_file() else 'missing (use --download)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

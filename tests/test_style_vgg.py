@@ -1,0 +1,88 @@
+"""VGG features and the Gatys/Johnson feature losses (hand-computed values; offline weights)."""
+
+import pytest
+import torch
+from torchvision.models import vgg19
+
+from course_lib import losses
+from course_lib.style import vgg as vggmod
+from course_lib.style.vgg import VGGFeatures, layer_names
+
+
+def test_features_are_laid_out_like_torchvision_vgg19_and_vgg16():
+    from torchvision.models import vgg16
+
+    for arch, ref in (("vgg19", vgg19()), ("vgg16", vgg16())):
+        ours = vggmod.build_features(arch)
+        assert [type(m) for m in ours] == [type(m) for m in ref.features]
+        assert ours.state_dict().keys() == ref.features.state_dict().keys()
+        assert all(a.shape == b.shape for a, b in zip(ours.state_dict().values(), ref.features.state_dict().values()))
+        assert len(layer_names(arch)) == len(ref.features)
+    assert layer_names("vgg19")[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
+    assert "relu5_4" in layer_names("vgg19") and "relu5_4" not in layer_names("vgg16")
+
+
+def test_features_are_named_sized_and_truncated():
+    net = VGGFeatures(layers=("relu1_1", "conv3_1", "relu4_1"), weights=None)
+    out = net(torch.rand(2, 3, 64, 64))
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "relu1_1": (2, 64, 64, 64), "conv3_1": (2, 256, 16, 16), "relu4_1": (2, 512, 8, 8)}
+    assert len(net.body) == layer_names().index("relu4_1") + 1
+    assert (out["relu1_1"] >= 0).all() and (out["conv3_1"] < 0).any()  # conv output kept before its ReLU
+    assert not any(p.requires_grad for p in net.parameters()) and not net.train().training
+
+
+def test_state_dict_file_is_loaded_and_normalisation_applied(tmp_path):
+    torch.manual_seed(3)
+    full = vgg19()
+    torch.save(full.state_dict(), tmp_path / "vgg.pth")
+    ours = VGGFeatures(layers=("relu2_1",), weights=tmp_path / "vgg.pth")
+    x = torch.rand(1, 3, 32, 32)
+    mean, std = torch.tensor(vggmod.IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(vggmod.IMAGENET_STD).view(1, 3, 1, 1)
+    expected = full.features[:7]((x - mean) / std)
+    assert ours.pretrained and torch.allclose(ours(x)["relu2_1"], expected, atol=1e-5)
+    sym = VGGFeatures(layers=("relu2_1",), weights=tmp_path / "vgg.pth", input_range=(-1, 1))
+    assert torch.allclose(sym(x * 2 - 1)["relu2_1"], expected, atol=1e-5)
+
+
+def test_offline_imagenet_request_warns_once_and_falls_back(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(vggmod, "_warned", set())
+    a = VGGFeatures(layers=("relu1_1",), weights="imagenet")
+    b = VGGFeatures(layers=("relu1_1",), weights="imagenet")
+    out = capsys.readouterr().out
+    assert out.count("WARNING") == 1 and "quick mode never downloads" in out
+    assert not a.pretrained and "random" in a.weights_source
+    assert torch.equal(a.body[0].weight, b.body[0].weight)  # the fallback is seeded
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown VGG layer names"):
+        VGGFeatures(layers=("relu9_9",), weights=None)
+    with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\)"):
+        VGGFeatures(layers=("relu1_1",), weights=None)(torch.rand(1, 1, 8, 8))
+    with pytest.raises(FileNotFoundError, match="no VGG weights at"):
+        VGGFeatures(weights="/nonexistent.pth")
+
+
+def test_gram_and_style_loss_hand_computed():
+    f = torch.tensor([[[[1.0, 2.0], [0.0, 1.0]], [[0.0, 1.0], [2.0, 0.0]]]])  # N=1, C=2, H=W=2
+    g = losses.gram_matrix(f)
+    assert torch.equal(g, torch.tensor([[[6.0, 2.0], [2.0, 5.0]]]))
+    assert torch.allclose(losses.gram_matrix(f, normalize=True), g / 8)
+    a = torch.zeros(1, 2, 2)
+    # E = 1 / (4 * N^2 * M^2) * sum (G - A)^2 with N = 2 channels, M = 4 positions
+    assert torch.allclose(losses.style_layer_loss(f, a), torch.tensor((36 + 4 + 4 + 25) / (4 * 4 * 16)))
+    assert torch.allclose(losses.style_loss({"l": f}, {"l": a}, {"l": 2.0}), 2 * losses.style_layer_loss(f, a))
+    assert torch.allclose(losses.content_loss(f, torch.zeros_like(f)), torch.tensor(0.5 * 11))
+    assert torch.allclose(losses.tv_loss(f), torch.tensor(((1 + 1) + (4 + 1)) + ((1 + 1) + (1 + 4)), dtype=torch.float))
+
+
+def test_perceptual_loss_is_zero_for_identical_images_and_has_gradients():
+    net = VGGFeatures(layers=("relu1_2", "relu2_2"), weights=None)
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    y = torch.rand(1, 3, 32, 32)
+    assert float(losses.perceptual_loss(net, y, y)) == 0.0
+    loss = losses.perceptual_loss(net, x, y, distance="l1")
+    loss.backward()
+    assert x.grad.abs().sum() > 0
