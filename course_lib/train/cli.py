@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
     parser.add_argument("--workers", type=int, default=None, help="data loading processes")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
+    parser.add_argument("--sync-bn", action="store_true", help="under torchrun: share batch-norm statistics across GPUs")
     args = parser.parse_args(argv)
 
     if args.list or not args.model:
@@ -113,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {
         "steps": args.steps, "batch_size": args.batch_size, "precision": args.precision,
         "time_budget_s": args.time_budget, "checkpoint_every": args.checkpoint_every, "num_workers": args.workers,
+        "sync_batchnorm": args.sync_bn or None,
     }
     config = dataclasses.replace(recipe.config, **{k: v for k, v in overrides.items() if v is not None})
     config.checkpoint_path = str(out / "checkpoint.pt")
@@ -123,18 +125,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--steps cannot change a phased schedule; edit the recipe's phases instead")
     trainer = Trainer(recipe.task, recipe.data, config, phases=phases, device=args.device,
                       sample_batch=recipe.sample_batch)
-    print(f"{args.model} ({args.preset}): {recipe.description}")
-    print(f"{trainer.total_steps} steps, batch {config.batch_size}, precision {trainer.precision.name}, "
-          f"device {trainer.device}, run folder {out}")
+    say = print if trainer.dist.is_main else (lambda *a, **k: None)
+    say(f"{args.model} ({args.preset}): {recipe.description}")
+    say(f"{trainer.total_steps} steps, batch {config.batch_size} x {trainer.dist.world_size} process(es), "
+        f"precision {trainer.precision.name}, device {trainer.device}, run folder {out}")
     if args.resume and Path(config.checkpoint_path).is_file():
         trainer.load()
-        print(f"resumed from {config.checkpoint_path} at step {trainer.step}")
+        say(f"resumed from {config.checkpoint_path} at step {trainer.step}")
     start, t0 = trainer.step, time.perf_counter()
     history = trainer.fit()
-    _save_samples(trainer, out)
-    _save_history(trainer, out)
+    if trainer.dist.is_main:
+        _save_samples(trainer, out)
+        _save_history(trainer, out)
     rate = (trainer.step - start) / max(time.perf_counter() - t0, 1e-9)
-    print(f"done: step {trainer.step}/{trainer.total_steps} ({history.stopped_by}), {rate:.2f} steps/s this run; "
+    say(f"done: step {trainer.step}/{trainer.total_steps} ({history.stopped_by}), {rate:.2f} steps/s this run; "
           f"checkpoint {config.checkpoint_path}")
     return 0
 

@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from course_lib.train import distributed
 from course_lib.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from course_lib.train.device import Precision, PrecisionName, select_device
 from course_lib.train.sampling import SeededItems, StepSampler
@@ -87,15 +88,20 @@ class TrainConfig:
     """Settings of one training run. Defaults suit quick mode on a CPU.
 
     ``steps`` is ignored when the trainer is given phases (their steps add up instead).
+    ``batch_size`` is per process: under ``torchrun`` with N processes a step sees N times as many.
     ``lr_decay_start``: from this step on the learning rate falls linearly to zero at the end
     (pix2pix/CycleGAN's schedule); ``None`` keeps it constant.
+    ``precision``: ``"auto"`` = bf16 (or fp16) autocast on CUDA GPUs, fp32 elsewhere.
+    ``channels_last``: ``None`` = on for CUDA with mixed precision (tensor cores prefer NHWC), off
+    on CPU where it does not help (see ``make bench``).
+    ``sync_batchnorm``: share batch-norm statistics across processes (multi-GPU pix2pix).
     """
 
     steps: int = 1000
     batch_size: int = 1
     seed: int = 0
     precision: PrecisionName = "auto"
-    channels_last: bool = False
+    channels_last: bool | None = None
     lr_decay_start: int | None = None
     time_budget_s: float | None = None
     log_every: int = 25
@@ -104,6 +110,7 @@ class TrainConfig:
     checkpoint_every: int | None = None
     num_workers: int = 0
     progress: bool = True
+    sync_batchnorm: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every"):
@@ -205,10 +212,19 @@ class Trainer:
         if not isinstance(task, TrainingTask):
             raise TypeError(f"task must be a course_lib.train.TrainingTask, got {type(task).__name__}")
         self.config = config or TrainConfig()
-        self.device = select_device(device, verbose=False)
+        self.dist = distributed.from_env()
+        self.device = select_device(distributed.device_for(self.dist, device), verbose=False)
+        distributed.init(self.dist, self.device)
+        if self.config.sync_batchnorm and self.dist.enabled:
+            task = nn.SyncBatchNorm.convert_sync_batchnorm(task)
         self.task = task.to(self.device)
-        if self.config.channels_last:
+        self.precision = Precision(self.device, self.config.precision)
+        self.channels_last = (self.config.channels_last if self.config.channels_last is not None
+                              else self.device.type == "cuda" and self.precision.enabled)
+        if self.channels_last:
             self.task = self.task.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda" and not torch.are_deterministic_algorithms_enabled():
+            torch.backends.cudnn.benchmark = True  # pick the fastest conv algorithms for fixed sizes
         self.data = data
         self.optimizers = dict(task.configure_optimizers())
         if not self.optimizers:
@@ -222,15 +238,24 @@ class Trainer:
                     f"are {list(self.optimizers)}"
                 )
         self.total_steps = sum(ph.steps for ph in self.phases)
-        self.precision = Precision(self.device, self.config.precision)
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
         if self.config.lr_decay_start is not None:
             rule = linear_decay(self.total_steps, self.config.lr_decay_start)
             self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, rule) for k, o in self.optimizers.items()}
         self.step = 0
+        self.samples_seen = 0  # in the global stream, over all processes
+        self.data_seconds = 0.0  # time spent waiting for batches (the data-loading share of a run)
         self.history = History()
         self._sample_batch = sample_batch
         self._params = {k: [p for g in o.param_groups for p in g["params"]] for k, o in self.optimizers.items()}
+        self._ddp: dict[str, nn.Module] = {}
+        if self.dist.enabled:
+            # Each process draws different noise (dropout, latent codes) from here on.
+            torch.manual_seed(torch.initial_seed() + self.dist.rank)
+            for name in self.optimizers:
+                self._set_trainable([name])
+                self._ddp[name] = distributed.wrap_update(self.task, name, self.device)
+            self._set_trainable(list(self.optimizers))
 
     # ------------------------------------------------------------------ schedule
     def phase_at(self, step: int) -> Phase:
@@ -246,6 +271,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "samples_seen": self.samples_seen,
             "task": self.task.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
@@ -266,13 +292,19 @@ class Trainer:
         set_rng_state(state["rng"])
         self.history.load_state_dict(state["history"])
         self.step = int(state["step"])
+        self.samples_seen = int(state.get("samples_seen", self.step * self.config.batch_size))
+        if self.dist.enabled:
+            torch.manual_seed(torch.initial_seed() + self.dist.rank + self.step)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write a checkpoint atomically (default path: ``config.checkpoint_path``)."""
         path = path or self.config.checkpoint_path
         if path is None:
             raise ValueError("no checkpoint path: pass one, or set TrainConfig.checkpoint_path")
-        return save_checkpoint(self.state_dict(), path)
+        if self.dist.is_main:  # one writer; the others wait until the file is complete
+            save_checkpoint(self.state_dict(), path)
+        distributed.barrier(self.dist)
+        return Path(path)
 
     def load(self, path: str | Path | None = None) -> None:
         """Restore everything a checkpoint holds; the next :meth:`fit` continues exactly."""
@@ -283,7 +315,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ running
     def _loader(self) -> DataLoader:
-        sampler = StepSampler(len(self.data), self.config.batch_size, self.config.seed, self.step)  # type: ignore[arg-type]
+        sampler = StepSampler(len(self.data), self.config.batch_size, self.config.seed,  # type: ignore[arg-type]
+                              rank=self.dist.rank, world_size=self.dist.world_size, start_sample=self.samples_seen)
         return DataLoader(
             SeededItems(self.data),
             batch_size=self.config.batch_size,
@@ -301,7 +334,7 @@ class Trainer:
             n = min(self.config.batch_size, len(self.data), 8)  # type: ignore[arg-type]
             items = [self.data[i] for i in range(n)]
             self._sample_batch = torch.utils.data.default_collate(items)
-        return move_to(self._sample_batch, self.device, self.config.channels_last)
+        return move_to(self._sample_batch, self.device, self.channels_last)
 
     def _set_trainable(self, active: Sequence[str]) -> None:
         for name, params in self._params.items():
@@ -310,6 +343,8 @@ class Trainer:
                 p.requires_grad_(flag)
 
     def _record_samples(self) -> None:
+        if not self.dist.is_main:
+            return
         try:
             with torch.no_grad(), self.precision.autocast():
                 images = self.task.sample(self._first_batch())
@@ -339,13 +374,16 @@ class Trainer:
         t0 = time.perf_counter()
         seconds_before = self.history.seconds
         bar = progress_bar(total=self.total_steps, initial=self.step, desc=type(self.task).__name__,
-                           enabled=cfg.progress)
+                           enabled=cfg.progress and self.dist.is_main)
+        global_batch = cfg.batch_size * self.dist.world_size
         stopped_by = "steps" if stop_at == self.total_steps else "until"
         try:
             while self.step < stop_at:
                 phase = self.phase_at(self.step)
                 updates = [u for u in self.optimizers if phase.updates is None or u in phase.updates]
-                batch = move_to(next(loader), self.device, cfg.channels_last)
+                t_data = time.perf_counter()
+                batch = move_to(next(loader), self.device, self.channels_last)
+                self.data_seconds += time.perf_counter() - t_data
                 self._set_trainable(updates)
                 with self.precision.autocast():
                     out = self.task.forward_step(batch, phase)
@@ -353,7 +391,10 @@ class Trainer:
                     self._set_trainable([name])
                     opt = self.optimizers[name]
                     with self.precision.autocast():
-                        losses = self.task.update_loss(name, batch, out, phase)
+                        if self._ddp:
+                            losses = self._ddp[name](batch, out, phase)
+                        else:
+                            losses = self.task.update_loss(name, batch, out, phase)
                     if "loss" not in losses:
                         raise KeyError(f"update_loss({name!r}) must return a dict with a 'loss' entry")
                     opt.zero_grad(set_to_none=True)
@@ -367,6 +408,7 @@ class Trainer:
                 for sched in self.schedulers.values():
                     sched.step()
                 self.step += 1
+                self.samples_seen += global_batch
                 count += 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps:
@@ -394,7 +436,7 @@ class Trainer:
             self._record_samples()
         if cfg.checkpoint_path:
             self.save()
-        if stopped_by not in ("steps", "until"):
+        if stopped_by not in ("steps", "until") and self.dist.is_main:
             where = f"; checkpoint saved to {cfg.checkpoint_path}" if cfg.checkpoint_path else ""
             print(f"stopped early ({stopped_by}) at step {self.step}/{self.total_steps}{where}. "
                   "Call fit() again to continue.")
@@ -402,6 +444,7 @@ class Trainer:
 
     def _log(self, sums: dict[str, torch.Tensor], count: int, phase: Phase, bar: Any) -> None:
         # The only host-device sync of the loop, once every log_every steps.
+        sums = distributed.all_reduce_mean(sums, self.dist)
         means = {k: float(v) / count for k, v in sums.items()}
         for k, v in means.items():
             if not math.isfinite(v):

@@ -25,6 +25,7 @@ class StepSampler(Sampler):
         batch_size: items per batch *on this rank*.
         seed: fixes the order of the whole stream.
         start_step: the first batch to produce (resume point).
+        start_sample: alternatively, the position in the global sample stream to start at.
         rank, world_size: this process's share of each global batch (distributed training):
             rank ``r`` takes items ``[r * batch_size, (r + 1) * batch_size)`` of every global batch
             of ``world_size * batch_size`` items.
@@ -38,6 +39,7 @@ class StepSampler(Sampler):
         start_step: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        start_sample: int | None = None,
     ) -> None:
         if length <= 0:
             raise ValueError("the dataset is empty: it has 0 items, so there is nothing to train on.")
@@ -47,6 +49,7 @@ class StepSampler(Sampler):
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
         self.length, self.batch_size, self.seed = length, batch_size, seed
         self.start_step, self.rank, self.world_size = start_step, rank, world_size
+        self.start_sample = start_sample
 
     def _epoch(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
@@ -56,7 +59,9 @@ class StepSampler(Sampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         global_batch = self.batch_size * self.world_size
-        position = self.start_step * global_batch  # position in the global stream
+        # Position in the global stream. Resuming with another number of processes passes the
+        # number of samples already seen, which does not depend on how they were split.
+        position = self.start_sample if self.start_sample is not None else self.start_step * global_batch
         epoch, offset = divmod(position, self.length)
         order, seeds = self._epoch(epoch)
         while True:
