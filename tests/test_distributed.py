@@ -13,7 +13,7 @@ from torch import nn
 
 from course_lib.data import SmoothFieldHoles
 from course_lib.losses import discriminator_loss, generator_loss
-from course_lib.train import Trainer, TrainConfig, TrainingTask
+from course_lib.train import TrainConfig, Trainer, TrainingTask
 
 STEPS, GLOBAL_BATCH = 6, 8
 
