@@ -23,6 +23,7 @@ help:
 	@echo "make labs       regenerate labs/ from solutions/"
 	@echo "make notebooks  re-execute lectures and solutions in quick mode, store their outputs"
 	@echo "make book       execute every lecture and solution into build/book/ as HTML"
+	@echo "make bench      training speed of every model: variants vs fp32 eager (build/bench.csv)"
 	@echo "make lint       ruff over the library, tests, tools and notebooks"
 
 $(BIN)/python:
@@ -57,6 +58,12 @@ notebooks: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/python -m tools.build_book
+
+# Every trainable model, quick and paper size, each variant against fp32 eager in one process.
+# BENCH_ARGS="--models pix2pix --presets paper" narrows it down.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m course_lib.train.bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_lib tests tools lectures/*.py solutions/*.py

@@ -45,7 +45,7 @@ import torch
 
 from course_lib import by_mode, metrics
 from course_lib.data import SmoothFieldHoles
-from course_lib.nn import ContextNet, dilated_stack
+from course_lib.nn import ContextNet, PatchGAN, dilated_stack
 from course_lib.receptive_field import (
     LayerSpec,
     empirical_receptive_field,
@@ -304,16 +304,17 @@ for ax, dilations in zip(axes, [(2, 2, 2), (4, 4), (1, 2, 5)]):
 # pix2pix's discriminator (lecture 04) does not judge the whole image; it outputs a grid of
 # scores, each judging one patch. Its default has three stride-2 4x4 convolutions and two stride-1
 # ones (channels 64-128-256-512-1). The receptive field of one score is the "70x70 patch" of its
-# name, and a 256x256 image gets a 30x30 grid of scores:
+# name, and a 256x256 image gets a 30x30 grid of scores. `course_lib.nn.PatchGAN` is the network
+# itself, so the library reads its geometry and measures it:
 
 # %%
-PATCHGAN_70 = [LayerSpec(4, 2, 1, 1)] * 3 + [LayerSpec(4, 1, 1, 1)] * 2
-patch_rf = receptive_field(PATCHGAN_70)
-patch_net = network_from_specs(PATCHGAN_70, channels=4, in_channels=6)
-out_size = patch_net(torch.zeros(1, 6, 256, 256)).shape[-1]
-patch_emp = empirical_receptive_field(patch_net, 256)
+patchgan = PatchGAN(in_channels=6, ndf=64, n_layers=3, norm="batch")
+patch_rf = receptive_field(layers_from_module(patchgan))
+out_size = patchgan(torch.zeros(1, 6, 256, 256)).shape[-1]
+patch_emp = empirical_receptive_field(patchgan, 256)
 print(f"PatchGAN: analytic field {patch_rf.size:g} px, measured {patch_emp.size}, "
       f"{out_size}x{out_size} scores for a 256x256 input, neighbouring scores {patch_rf.jump:g} px apart")
+assert patch_rf.size == 70 and patch_emp.size == (70, 70) and out_size == 30
 
 # %% [markdown]
 # ## 7. Explore
