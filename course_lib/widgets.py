@@ -84,3 +84,111 @@ class ReceptiveFieldExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# ----------------------------------------------------------------------------- matting (lecture 11)
+def draw_fade(fg: Any, bg: Any, alpha: Any, opacity: float, ax: Any = None) -> plt.Figure:
+    """Foreground, matte and the composite at ``opacity`` (see :func:`course_lib.matting.compositing.fade`)."""
+    from course_lib.matting.compositing import fade
+
+    out = fade(fg, bg, alpha, opacity)
+    if ax is None:
+        fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.8))
+    else:
+        fig, axes = ax[0].figure, ax
+    panels = [(fg * alpha, "foreground (alpha x F)"), (alpha * opacity, f"matte x {opacity:.2f}"), (out, "composite")]
+    for a, (img, title) in zip(axes, panels):
+        arr = img.permute(1, 2, 0).clamp(0, 1).numpy()
+        a.imshow(arr[..., 0] if arr.shape[-1] == 1 else arr, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        a.set_title(title, fontsize=9)
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+class CompositingExplorer:
+    """A slider that fades a matted foreground in over a background: C = (o a) F + (1 - o a) B.
+
+    ``fg``, ``bg``: (3, H, W) in [0, 1]; ``alpha``: (1, H, W). ``last`` holds the latest composite.
+    """
+
+    def __init__(self, fg: Any, bg: Any, alpha: Any, opacity: float = 1.0) -> None:
+        import ipywidgets as w
+        from IPython.display import display
+
+        from course_lib.matting.compositing import fade
+
+        self.slider = w.FloatSlider(opacity, min=0.0, max=1.0, step=0.05, description="opacity",
+                                    continuous_update=False)
+        self.sliders = {"opacity": self.slider}
+        self.last = None
+        self.out = w.Output()
+
+        def update(opacity: float) -> None:
+            self.last = fade(fg, bg, alpha, opacity)
+            with self.out:
+                self.out.clear_output(wait=True)
+                fig = draw_fade(fg, bg, alpha, opacity)
+                display(fig)
+                plt.close(fig)
+
+        self.widget = w.VBox([self.slider, w.interactive_output(update, self.sliders), self.out])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def draw_trimap_study(image: Any, alpha: Any, study: Any, ax: Any = None) -> plt.Figure:
+    """Image, trimap and the nearest-known baseline of a :class:`~course_lib.matting.trimap.TrimapStudy`."""
+    if ax is None:
+        fig, axes = plt.subplots(1, 4, figsize=(10, 2.9))
+    else:
+        fig, axes = ax[0].figure, ax
+    panels = [(image, "image"), (alpha, "true alpha"),
+              (study.trimap, f"trimap, radius {study.radius}\n{100 * study.unknown_fraction:.0f}% unknown"),
+              (study.baseline, f"nearest-known baseline\nSAD {study.sad_nearest:.3f} (0.5-fill {study.sad_half:.3f})")]
+    for a, (img, title) in zip(axes, panels):
+        arr = img.permute(1, 2, 0).clamp(0, 1).numpy()
+        a.imshow(arr[..., 0] if arr.shape[-1] == 1 else arr, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        a.set_title(title, fontsize=9)
+        a.set_xticks([])
+        a.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+class TrimapExplorer:
+    """A slider for the trimap's band width (erosion radius); shows what the band leaves to estimate.
+
+    ``image``: (3, H, W); ``alpha``: (1, H, W) ground truth. ``last`` holds the latest
+    :class:`~course_lib.matting.trimap.TrimapStudy`.
+    """
+
+    def __init__(self, image: Any, alpha: Any, radius: int = 3, max_radius: int = 12) -> None:
+        import ipywidgets as w
+        from IPython.display import display
+
+        from course_lib.matting.trimap import trimap_study
+
+        self.slider = w.IntSlider(radius, min=0, max=max_radius, description="radius", continuous_update=False)
+        self.sliders = {"radius": self.slider}
+        self.last = None
+        self.out = w.Output()
+
+        def update(radius: int) -> None:
+            self.last = trimap_study(alpha, radius)
+            with self.out:
+                self.out.clear_output(wait=True)
+                fig = draw_trimap_study(image, alpha, self.last)
+                display(fig)
+                plt.close(fig)
+
+        self.widget = w.VBox([self.slider, w.interactive_output(update, self.sliders), self.out])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

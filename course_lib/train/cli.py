@@ -48,6 +48,7 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    "matting": "course_lib.matting.recipes:matting",
 }
 
 
