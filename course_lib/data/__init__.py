@@ -28,6 +28,7 @@ from course_lib.data.photos import (
     load_logo,
     load_photo,
     load_texture,
+    random_photo_crop,
 )
 from course_lib.data.procedural import Blobs, ProceduralDataset, SmoothFieldHoles, soft_disk
 
@@ -35,5 +36,5 @@ __all__ = [
     "REGISTRY", "DatasetSpec", "cache_dir", "download", "safe_extract", "verify_sha256",
     "ImageFolder", "PairedFolder", "UnpairedFolder", "list_images", "read_image",
     "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
-    "load_photo", "load_texture", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
+    "load_photo", "load_texture", "random_photo_crop", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
 ]

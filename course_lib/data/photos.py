@@ -51,16 +51,40 @@ def _lookup(name: str, table: dict[str, str], kind: str) -> str:
     return table[name]
 
 
+@functools.cache
+def _photo_tensor(function_name: str) -> torch.Tensor:
+    return _to_tensor(_skimage_array(function_name))
+
+
 def load_photo(name: str, size: int | tuple[int, int] | None = None) -> torch.Tensor:
-    """A bundled colour photo as a (3, H, W) tensor in [0, 1].
+    """A bundled colour photo as a (3, H, W) tensor in [0, 1] (decoded once, then a fresh copy per call).
 
     Args:
         name: one of :data:`PHOTOS` (``"astronaut"``, ``"coffee"``, ``"chelsea"``, ...).
         size: ``None`` keeps the original; an int gives a centred square crop resized to
             ``size x size``; ``(h, w)`` resizes the centred crop with that aspect ratio.
     """
-    img = _to_tensor(_skimage_array(_lookup(name, PHOTOS, "photo")))
-    return img if size is None else center_crop_resize(img, size)
+    img = _photo_tensor(_lookup(name, PHOTOS, "photo"))
+    return img.clone() if size is None else center_crop_resize(img, size)
+
+
+def random_photo_crop(size: int, rng: np.random.Generator, photos: tuple[str, ...] = SCENE_PHOTOS,
+                      scale: tuple[float, float] = (0.25, 0.6)) -> torch.Tensor:
+    """A (3, size, size) crop in [0, 1] of a random bundled photo, drawn from ``rng``.
+
+    The crop's side is ``scale`` (a random fraction in that range) of the photo's shorter side, at
+    a random position, mirrored half of the time, then resized to ``size``.
+    """
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise ValueError(f"scale must satisfy 0 < low <= high <= 1, got {scale}")
+    img = _photo_tensor(_lookup(photos[int(rng.integers(len(photos)))], PHOTOS, "photo"))
+    h, w = img.shape[-2:]
+    side = max(int(rng.uniform(*scale) * min(h, w)), min(size, h, w))
+    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    crop = img[:, top:top + side, left:left + side]
+    if rng.random() < 0.5:
+        crop = crop.flip(-1)
+    return center_crop_resize(crop, size)
 
 
 def load_texture(name: str, size: int | None = None, rgb: bool = False) -> torch.Tensor:
@@ -132,13 +156,4 @@ class PhotoCrops(ProceduralDataset):
         self.size, self.photos, self.scale = size, tuple(photos), scale
 
     def generate(self, index: int, rng: np.random.Generator) -> torch.Tensor:
-        img = load_photo(self.photos[rng.integers(len(self.photos))])
-        h, w = img.shape[-2:]
-        side = int(rng.uniform(*self.scale) * min(h, w))
-        side = max(side, min(self.size, h, w))
-        top = int(rng.integers(0, h - side + 1))
-        left = int(rng.integers(0, w - side + 1))
-        crop = img[:, top:top + side, left:left + side]
-        if rng.random() < 0.5:
-            crop = crop.flip(-1)
-        return center_crop_resize(crop, self.size)
+        return random_photo_crop(self.size, rng, self.photos, self.scale)

@@ -20,14 +20,18 @@ need: ``image``, ``alpha``, ``fg``, ``bg``, ``trimap``.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import torch
 from scipy import ndimage
 
-from course_lib.data.photos import SCENE_PHOTOS, center_crop_resize, load_logo, load_photo
+from course_lib.data.photos import (
+    SCENE_PHOTOS,
+    center_crop_resize,
+    load_logo,
+    random_photo_crop,
+)
 from course_lib.data.procedural import ProceduralDataset
 from course_lib.matting.trimap import make_trimap
 
@@ -182,25 +186,9 @@ def render_foreground(size: int, rng: np.random.Generator, strands: tuple[int, i
     return np.clip(fg, 0.0, 1.0).astype(np.float32), acc.astype(np.float32)
 
 
-@functools.cache
-def _photo(name: str) -> torch.Tensor:
-    return load_photo(name)
-
-
 def photo_crop(size: int, rng: np.random.Generator, scale: tuple[float, float] = (0.3, 0.8)) -> torch.Tensor:
-    """A random square crop of a bundled scene photo, resized to (3, size, size) in [0, 1].
-
-    The same recipe as :class:`course_lib.data.PhotoCrops` (random photo, side = ``scale`` x the
-    shorter side, random position, random mirror), with the decoded photos kept in memory.
-    """
-    img = _photo(SCENE_PHOTOS[int(rng.integers(len(SCENE_PHOTOS)))])
-    h, w = img.shape[-2:]
-    side = max(int(rng.uniform(*scale) * min(h, w)), min(size, h, w))
-    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    crop = img[:, top:top + side, left:left + side]
-    if rng.random() < 0.5:
-        crop = crop.flip(-1)
-    return center_crop_resize(crop, size)
+    """A random crop of a bundled scene photo as a background: (3, size, size) in [0, 1]."""
+    return random_photo_crop(size, rng, SCENE_PHOTOS, scale)
 
 
 class MattingComposites(ProceduralDataset):
