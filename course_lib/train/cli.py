@@ -48,6 +48,12 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    # topic 03: fast style transfer, conditional instance norm, AdaIN, super-resolution
+    "fast_style": "course_lib.style.recipes:fast_style",
+    "cin_style": "course_lib.style.recipes:cin_style",
+    "adain": "course_lib.style.recipes:adain",
+    "srresnet": "course_lib.style.recipes:srresnet",
+    "srgan": "course_lib.style.recipes:srgan",
 }
 
 
