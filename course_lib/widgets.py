@@ -148,7 +148,7 @@ class StyleWeightExplorer(_ImageExplorer):
     def compute(self, log10_ratio: float) -> tuple[int, str]:
         i = self.sweep.nearest(log10_ratio)
         s = self.sweep
-        return i, (f"style/content weight {s.ratios[i]:.0e}\ncontent loss {s.content_losses[i]:.3g}, "
+        return i, (f"style/content weight {s.ratios[i]:.2g}\ncontent loss {s.content_losses[i]:.3g}, "
                    f"style loss {s.style_losses[i]:.3g}")
 
     def image(self) -> Any:

@@ -95,6 +95,18 @@ def test_adain_decoder_mirrors_the_encoder_and_has_the_reference_size():
     assert dec(torch.rand(2, 512, 4, 5)).shape == (2, 3, 32, 40)
     net = AdaINNet(VGGFeatures(layers=adain_mod.ADAIN_LAYERS, weights=None), dec)
     assert net.encode(torch.rand(1, 3, 32, 32))["relu4_1"].shape == (1, 512, 4, 4)
+    # the relu3_1 variant is the same decoder without its first block
+    small = Decoder("relu3_1")
+    assert n_params(small) == 3_505_219 - (512 * 256 * 9 + 256)
+    assert small(torch.rand(1, 256, 8, 8)).shape == (1, 3, 32, 32)
+    with pytest.raises(ValueError, match="takes \\(N, 256, H, W\\) relu3_1"):
+        small(torch.rand(1, 512, 8, 8))
+    assert n_params(Decoder("relu2_1")) == 260_035  # the last two blocks: quick mode's bottleneck
+    assert Decoder("relu2_1")(torch.rand(1, 128, 8, 8)).shape == (1, 3, 16, 16)
+    with pytest.raises(ValueError, match="bottleneck must be"):
+        Decoder("relu5_1")
+    with pytest.raises(ValueError, match="decoder inverts relu4_1"):
+        AdaINNet(VGGFeatures(layers=adain_mod.ADAIN_LAYERS, weights=None), dec, bottleneck="relu3_1")
 
 
 def test_adain_alpha_and_style_interpolation():
@@ -118,20 +130,21 @@ def test_adain_alpha_and_style_interpolation():
 
 def test_adain_training_sends_gradients_to_the_decoder_only_and_learns():
     torch.manual_seed(0)
-    task = adain_mod.AdaINTask(AdaINNet(VGGFeatures(layers=adain_mod.ADAIN_LAYERS, weights=None)), lr=1e-3)
+    enc = VGGFeatures(layers=adain_mod.adain_layers("relu2_1"), weights=None)
+    task = adain_mod.AdaINTask(AdaINNet(enc, bottleneck="relu2_1"), lr=1e-3)
     pairs = adain_mod.ContentStylePairs(size=32, length=8, n_styles=4)
     batch = torch.utils.data.default_collate([pairs[i] for i in range(4)])
     opt = task.configure_optimizers()["G"]
-    first = None
-    for _ in range(15):
+    losses_seen = []
+    for _ in range(20):
         terms = task.losses(batch["content"], batch["style"])
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
-        first = first if first is not None else float(terms["loss"])
+        losses_seen.append(float(terms["loss"]))
     assert all(p.grad is not None for p in task.net.decoder.parameters())
     assert all(p.grad is None for p in task.net.encoder.parameters())
-    assert float(terms["loss"]) < 0.7 * first
+    assert losses_seen[-1] < 0.6 * losses_seen[0]
     assert task.sample(batch).shape == (12, 3, 32, 32)
 
 
@@ -270,20 +283,28 @@ def test_optimisers_reduce_the_loss_and_count_evaluations():
 
     for opt in ("lbfgs", "adam"):
         res = optimise_image(loss_fn, torch.zeros(1, 3, 8, 8), 30, opt, lr=0.05 if opt == "adam" else None)
-        assert res.evaluations == 30 and len(res.history["total"]) == 30
+        assert (res.evaluations == 30) if opt == "adam" else (30 <= res.evaluations <= 55)
+        assert len(res.history["total"]) == res.evaluations
         assert res.reduction > 10 and res.image.min() >= 0 and res.image.max() <= 1
     with pytest.raises(ValueError, match="optimizer must be"):
         optimise_image(loss_fn, target, 3, "sgd")
 
 
 def test_style_transfer_reduces_the_total_loss_tenfold_on_a_tiny_image():
+    from course_lib.data import load_photo
+    from course_lib.style.gatys import balanced_style_weight
+    from course_lib.style.patterns import painterly
+
     ext = VGGFeatures(layers=("relu1_1", "relu2_1"), weights=None, pooling="avg")
-    content, style = torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24) ** 3
-    res = style_transfer(content, style, ext, ("relu2_1",), ("relu1_1", "relu2_1"), style_weight=1e5, evaluations=40)
-    assert res.reduction > 10 and res.image.shape == content.shape
-    sweep = weight_sweep(content, style, [1e3, 1e6], ext, evaluations=10, content_layers=("relu2_1",),
-                         style_layers=("relu1_1", "relu2_1"))
-    assert sweep.style_losses[1] < sweep.style_losses[0] and sweep.nearest(5.8) == 1
+    content, style = load_photo("chelsea", 32)[None], painterly("swirls", 32)[None]
+    layers = dict(content_layers=("relu2_1",), style_layers=("relu1_1", "relu2_1"))
+    ratio = balanced_style_weight(ext, content, style, **layers, balance=20.0)
+    for optimizer in ("lbfgs", "adam"):
+        res = style_transfer(content, style, ext, **layers, style_weight=ratio, evaluations=40, optimizer=optimizer,
+                             init="content")
+        assert res.reduction > 10 and res.image.shape == content.shape, optimizer
+    sweep = weight_sweep(content, style, [ratio / 100, ratio], ext, evaluations=10, init="content", **layers)
+    assert sweep.style_losses[1] < sweep.style_losses[0] and sweep.nearest(math.log10(ratio) - 0.2) == 1
 
 
 def test_feature_inversion_reconstructs_better_from_shallow_layers():

@@ -62,57 +62,83 @@ def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torc
     return sigma_s * (content - mu_c) / sigma_c + mu_s
 
 
+BOTTLENECKS = ("relu2_1", "relu3_1", "relu4_1")
+
+
+def adain_layers(bottleneck: str = "relu4_1") -> tuple[str, ...]:
+    """The style layers for a bottleneck: relu1_1 ... the bottleneck (the paper: relu1_1 ... relu4_1)."""
+    if bottleneck not in BOTTLENECKS:
+        raise ValueError(f"bottleneck must be 'relu4_1' (the paper's), 'relu3_1' or 'relu2_1', got {bottleneck!r}")
+    return ADAIN_LAYERS[: int(bottleneck[4])]
+
+
 class Decoder(nn.Module):
-    """The mirror image of VGG-19 up to relu4_1: (N, 512, H/8, W/8) -> (N, 3, H, W).
+    """The mirror image of VGG-19 up to the bottleneck: relu4_1 (N, 512, H/8, W/8) -> (N, 3, H, W).
 
     conv4_1 is mirrored by a 512->256 conv, each pooling by a x2 nearest upsampling, each conv by
     a conv in the reverse direction; ReLU after every conv but the last; no normalisation
     (Huang & Belongie: normalisation in the decoder would undo the style statistics). 3,505,219
     parameters, as the reference decoder (naoto0804/pytorch-AdaIN ``net.decoder``). The output is
     not squashed (the reference does not either); clamp to [0, 1] to display it.
+
+    ``bottleneck="relu3_1"`` ((N, 256, H/4, W/4) in) keeps the last three blocks of the same
+    decoder, ``"relu2_1"`` ((N, 128, H/2, W/2) in, 260,035 parameters) the last two: shallower,
+    much easier inversions. The course's quick mode uses relu2_1, because a relu4_1 decoder cannot
+    be learnt in a minute on a CPU.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, bottleneck: str = "relu4_1") -> None:
         super().__init__()
+        adain_layers(bottleneck)
 
         def conv(c_in: int, c_out: int, relu: bool = True) -> list[nn.Module]:
             layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, 3)]
             return layers + [nn.ReLU()] if relu else layers
 
         up = lambda: [nn.Upsample(scale_factor=2, mode="nearest")]  # noqa: E731
-        self.body = nn.Sequential(
-            *conv(512, 256), *up(),                                           # mirrors conv4_1, pool3
-            *conv(256, 256), *conv(256, 256), *conv(256, 256), *conv(256, 128), *up(),  # conv3_4..3_1, pool2
-            *conv(128, 128), *conv(128, 64), *up(),                           # conv2_2, 2_1, pool1
-            *conv(64, 64), *conv(64, 3, relu=False),                          # conv1_2, 1_1
-        )
+        block4 = [*conv(512, 256), *up()]                                            # mirrors conv4_1, pool3
+        block3 = [*conv(256, 256), *conv(256, 256), *conv(256, 256), *conv(256, 128), *up()]  # conv3_4..3_1, pool2
+        rest = [*conv(128, 128), *conv(128, 64), *up(), *conv(64, 64), *conv(64, 3, relu=False)]  # blocks 2, 1
+        self.bottleneck = bottleneck
+        self.in_channels = {"relu4_1": 512, "relu3_1": 256, "relu2_1": 128}[bottleneck]
+        blocks = {"relu4_1": block4 + block3, "relu3_1": block3, "relu2_1": []}[bottleneck]
+        self.body = nn.Sequential(*blocks, *rest)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        if t.dim() != 4 or t.shape[1] != 512:
-            raise ValueError(f"the decoder takes (N, 512, H, W) relu4_1 features, got {tuple(t.shape)}")
+        if t.dim() != 4 or t.shape[1] != self.in_channels:
+            raise ValueError(f"the decoder takes (N, {self.in_channels}, H, W) {self.bottleneck} features, "
+                             f"got {tuple(t.shape)}")
         return self.body(t)
 
 
 class AdaINNet(nn.Module):
-    """Encoder (fixed VGG-19 to relu4_1) + AdaIN + decoder. Images in [0, 1], H and W multiples of 8.
+    """Encoder (fixed VGG-19 to relu4_1) + AdaIN + decoder. Images in [0, 1], H and W multiples of 8
+    (of 4 or 2 for the shallower bottlenecks).
 
     Args:
-        encoder: a :class:`VGGFeatures` returning at least :data:`ADAIN_LAYERS` (default: VGG-19,
+        encoder: a :class:`VGGFeatures` returning at least the style layers (default: VGG-19,
             ImageNet weights when available).
-        decoder: default a new :class:`Decoder`.
+        decoder: default a new :class:`Decoder` for ``bottleneck``.
+        bottleneck: where AdaIN acts: ``"relu4_1"`` (the paper), ``"relu3_1"`` or ``"relu2_1"``.
     """
 
-    def __init__(self, encoder: VGGFeatures | None = None, decoder: Decoder | None = None) -> None:
+    def __init__(self, encoder: VGGFeatures | None = None, decoder: Decoder | None = None,
+                 bottleneck: str = "relu4_1") -> None:
         super().__init__()
-        self.encoder = encoder if encoder is not None else VGGFeatures(layers=ADAIN_LAYERS)
-        missing = [n for n in ADAIN_LAYERS if n not in self.encoder.layers]
+        self.layers = adain_layers(bottleneck)
+        self.bottleneck = bottleneck
+        self.encoder = encoder if encoder is not None else VGGFeatures(layers=self.layers)
+        missing = [n for n in self.layers if n not in self.encoder.layers]
         if missing:
-            raise ValueError(f"the encoder must return {ADAIN_LAYERS}; it lacks {missing}")
-        self.decoder = decoder if decoder is not None else Decoder()
+            raise ValueError(f"the encoder must return {self.layers}; it lacks {missing}")
+        self.decoder = decoder if decoder is not None else Decoder(bottleneck)
+        if self.decoder.bottleneck != bottleneck:
+            raise ValueError(f"the decoder inverts {self.decoder.bottleneck}, but the bottleneck is {bottleneck}")
 
     def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        if x.shape[-1] % 8 or x.shape[-2] % 8:
-            raise ValueError(f"image size {tuple(x.shape[-2:])} is not a multiple of 8 (three poolings before relu4_1)")
+        k = 2 ** (int(self.bottleneck[4]) - 1)
+        if x.shape[-1] % k or x.shape[-2] % k:
+            raise ValueError(f"image size {tuple(x.shape[-2:])} is not a multiple of {k} (the poolings before {self.bottleneck})")
         return self.encoder(x)
 
     def target(self, content: torch.Tensor, styles: Sequence[torch.Tensor] | torch.Tensor,
@@ -124,8 +150,8 @@ class AdaINNet(nn.Module):
         weights = [1.0 / len(styles)] * len(styles) if weights is None else list(weights)
         if len(weights) != len(styles) or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-6:
             raise ValueError(f"weights must be {len(styles)} non-negative numbers summing to 1, got {weights}")
-        fc = self.encode(content)["relu4_1"]
-        t = sum(w * adain(fc, self.encode(s)["relu4_1"]) for w, s in zip(weights, styles))
+        fc = self.encode(content)[self.bottleneck]
+        t = sum(w * adain(fc, self.encode(s)[self.bottleneck]) for w, s in zip(weights, styles))
         return (1 - alpha) * fc + alpha * t
 
     def forward(self, content: torch.Tensor, styles: Sequence[torch.Tensor] | torch.Tensor,
@@ -185,14 +211,15 @@ class AdaINTask(TrainingTask):
         return {"G": torch.optim.Adam(self.net.decoder.parameters(), lr=self.lr)}
 
     def losses(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, torch.Tensor]:
+        b = self.net.bottleneck
         with torch.no_grad():
-            fc = self.net.encode(content)["relu4_1"]
+            fc = self.net.encode(content)[b]
             fs = self.net.encode(style)
-            t = adain(fc, fs["relu4_1"])  # the target: a constant for the decoder's loss
+            t = adain(fc, fs[b])  # the target: a constant for the decoder's loss
         g = self.net.decoder(t)
         fg = self.net.encode(g)
-        lc = nn.functional.mse_loss(fg["relu4_1"], t)
-        ls = mean_std_loss(fg, fs, ADAIN_LAYERS)
+        lc = nn.functional.mse_loss(fg[b], t)
+        ls = mean_std_loss(fg, fs, self.net.layers)
         return {"loss": lc + self.style_weight * ls, "content": lc, "style": ls}
 
     def update_loss(self, name: str, batch: Any, out: dict[str, Any], phase: Phase) -> dict[str, torch.Tensor]:

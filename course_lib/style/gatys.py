@@ -84,9 +84,12 @@ def optimise_image(
     loss in our tests), and clamping only at the end undoes much of its progress, because the
     unconstrained optimum has pixels far outside [0, 1]. So for L-BFGS the image is
     parameterised as ``x = sigmoid(z)`` and ``z`` is optimised without constraints (the original
-    implementations used L-BFGS-B, which takes box constraints). ``lr``: Adam's step (default
-    0.02, for pixels in [0, 1]) or L-BFGS's (default 1, its natural scale). Every evaluation's
-    loss terms are recorded in ``history``; the last entry is the loss of the returned image.
+    implementations used L-BFGS-B, which takes box constraints), with a strong-Wolfe line search
+    so that no step overshoots into the sigmoid's flat tails. ``lr``: Adam's step (default 0.02,
+    for pixels in [0, 1]) or L-BFGS's (default 1, its natural scale). Every evaluation's loss
+    terms are recorded in ``history``; the last entry is the loss of the returned image.
+    ``evaluations`` is exact for Adam; L-BFGS stops at the first step boundary after it, so it may
+    overrun by part of one line search.
     """
     if optimizer not in ("lbfgs", "adam"):
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
@@ -124,6 +127,7 @@ def optimise_image(
     else:
         # max_iter and max_eval cap the evaluations of one .step(); we stop when the budget is spent.
         opt = torch.optim.LBFGS([param], lr=lr or 1.0, max_iter=min(20, evaluations), history_size=50,
+                                line_search_fn="strong_wolfe",
                                 tolerance_grad=0.0, tolerance_change=0.0)
         while count < evaluations:
             left = evaluations - count
@@ -338,3 +342,26 @@ def layout_and_detail(image: torch.Tensor, reference: torch.Tensor, sigma: float
 
     blur_x, blur_r = gaussian_blur(image, [k, k], [sigma, sigma]), gaussian_blur(reference, [k, k], [sigma, sigma])
     return corr(blur_x, blur_r), corr(image - blur_x, reference - blur_r)
+
+
+@torch.no_grad()
+def balanced_style_weight(
+    extractor: VGGFeatures,
+    content: torch.Tensor,
+    style: torch.Tensor,
+    content_layers: Sequence[str] = GATYS_CONTENT_LAYERS,
+    style_layers: Sequence[str] = GATYS_STYLE_LAYERS,
+    balance: float = 10.0,
+) -> float:
+    """A starting value of ``beta / alpha`` that works for any loss network and image size.
+
+    The raw losses' scales depend on the network's weights, the input normalisation and the
+    number of pixels, so a ratio tuned for one set-up (Gatys et al.'s 1e3-1e4 for Caffe's VGG on
+    0-255 images) means nothing for another. This returns the ratio at which the style loss of
+    the *photo* weighs ``balance`` times the content loss of *white noise*: both terms then start
+    from comparable, substantial values. Tune from there (the lecture's slider sweeps it).
+    """
+    probe = GatysLoss(extractor, content, style, content_layers, style_layers, 1.0, 1.0)
+    content_of_noise = float(probe(noise_like(content))["content"])
+    style_of_photo = float(probe(content)["style"])
+    return balance * content_of_noise / max(style_of_photo, 1e-30)

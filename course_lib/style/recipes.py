@@ -182,7 +182,8 @@ def srgan(preset: str, data: str | None = None) -> Recipe:
     layer = "relu2_2" if quick else "relu5_4"
     task = SRTask(SRResNet(channels=32, n_blocks=4) if quick else SRResNet(), "srgan",
                   VGGFeatures(layers=(layer,), input_range=(-1, 1)), layer,
-                  SRDiscriminator(size, channels=16 if quick else 64), size=size, lr=1e-3 if quick else 1e-4)
+                  SRDiscriminator(size, channels=16 if quick else 64), size=size,
+                  vgg_rescale=1.0 if quick else 12.75, lr=1e-3 if quick else 1e-4)
     if quick:
         return Recipe(task=task, data=pairs, config=TrainConfig(steps=200, batch_size=8, log_every=25, sample_every=100),
                       description="SRGAN x4 (VGG22 + adversarial), small")
