@@ -158,3 +158,74 @@ def perceptual_loss(extractor: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
         raise ValueError(f"distance must be 'l1' or 'l2', got {distance!r}")
     op = F.l1_loss if distance == "l1" else F.mse_loss
     return sum(op(fx[k], fy[k]) for k in names)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- feed-forward style losses
+# Topic 03 (fast style transfer, AdaIN). Two normalisations of the Gram matrix live side by side:
+#
+# * Gatys et al. (optimisation, above): unnormalised G = F F^T, and the layer loss divides by
+#   4 N^2 M^2. One image, one resolution: the constant only rescales beta.
+# * Johnson et al. (feed-forward training, here): G / (C H W), a *mean* over positions, so the
+#   target computed from a style image of any size can be compared with the Gram of every
+#   training output, whatever its size; the layer loss is then a plain squared error.
+
+
+def gram_style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor],
+                    weights: dict[str, float] | None = None) -> torch.Tensor:
+    """Feed-forward style loss: ``sum_l w_l * mean_{n,i,j} (G_l(F)[n]/(C H W) - A_l[n])^2``.
+
+    ``target_grams[l]``: (1, C, C) (one style for the whole batch) or (N, C, C) (one per image,
+    e.g. conditional instance norm's mixed batches) Gram matrices *normalised* by C*H*W, as
+    ``gram_matrix(style_features, normalize=True)`` returns them. The mean over the C x C entries
+    is pytorch/examples' convention (Johnson et al. wrote the squared Frobenius norm, i.e. the
+    same times C^2). Weights default to 1 per layer.
+    """
+    if not target_grams:
+        raise ValueError("target_grams is empty: give at least one style layer")
+    missing = [k for k in target_grams if k not in features]
+    if missing:
+        raise KeyError(f"features lack the style layers {missing}; extract them with VGGFeatures(layers=...)")
+    total = 0.0
+    for k, a in target_grams.items():
+        g = gram_matrix(features[k], normalize=True)
+        if a.dim() != 3 or a.shape[-2:] != g.shape[-2:] or a.shape[0] not in (1, g.shape[0]):
+            raise ValueError(f"target Gram of {k} has shape {tuple(a.shape)}; expected (1 or {g.shape[0]}, "
+                             f"{g.shape[1]}, {g.shape[2]})")
+        total = total + (1.0 if weights is None else weights[k]) * ((g - a.expand_as(g)) ** 2).mean()
+    return total  # type: ignore[return-value]
+
+
+def feature_mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image and channel mean and standard deviation over the spatial positions.
+
+    (N, C, H, W) -> two (N, C, 1, 1) tensors: ``mu = mean_{h,w} x`` and
+    ``sigma = sqrt(var_{h,w} x + eps)`` (population variance; ``eps`` keeps the gradient finite
+    for constant maps). The statistics that instance norm removes and AdaIN transplants.
+    """
+    if features.dim() != 4:
+        raise ValueError(f"expected (N, C, H, W) features, got shape {tuple(features.shape)}")
+    mu = features.mean(dim=(2, 3), keepdim=True)
+    var = features.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return mu, torch.sqrt(var + eps)
+
+
+def mean_std_loss(features: dict[str, torch.Tensor], target_features: dict[str, torch.Tensor],
+                  layers: Sequence[str] | None = None) -> torch.Tensor:
+    """AdaIN's style loss (Huang & Belongie 2017, Eq. 9): ``sum_l |mu(phi_l(g)) - mu(phi_l(s))|^2 + |sigma(...) - sigma(...)|^2``.
+
+    Squared errors are means over the N x C statistics (as the reference implementation's MSE).
+    ``layers`` default to all of ``target_features`` (relu1_1 ... relu4_1 in the paper). The
+    target statistics are treated as constants (computed without gradient).
+    """
+    names = list(layers) if layers is not None else list(target_features)
+    if not names:
+        raise ValueError("no style layers given")
+    total = 0.0
+    for k in names:
+        if k not in features or k not in target_features:
+            raise KeyError(f"layer {k!r} is missing from the features or the targets")
+        mu, sigma = feature_mean_std(features[k])
+        with torch.no_grad():
+            mu_t, sigma_t = feature_mean_std(target_features[k])
+        total = total + F.mse_loss(mu, mu_t) + F.mse_loss(sigma, sigma_t)
+    return total  # type: ignore[return-value]

@@ -192,3 +192,118 @@ class TrimapExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+# --------------------------------------------------------------------------- style transfer (topics 02-03)
+def _show_tensor(image: Any, title: str) -> plt.Figure:
+    """One (1, 3, H, W) or (3, H, W) image in [0, 1], with a title."""
+    from course_lib.viz import show_images
+
+    return show_images(image, (0, 1), titles=[title], scale=3.2)
+
+
+class _ImageExplorer:
+    """Shared wiring: sliders -> ``compute(**values)`` -> (image, title) drawn in an Output widget."""
+
+    def __init__(self, sliders: dict[str, Any]) -> None:
+        import ipywidgets as w
+
+        self.sliders = sliders
+        self.last: Any = None
+        self.out = w.Output()
+
+        def update(**values: Any) -> None:
+            self.last, title = self.compute(**values)
+            with self.out:
+                from IPython.display import display
+
+                self.out.clear_output(wait=True)
+                fig = _show_tensor(self.image(), title)
+                display(fig)
+                plt.close(fig)
+
+        self.widget = w.VBox([w.HBox(list(sliders.values())), w.interactive_output(update, sliders), self.out])
+
+    def compute(self, **values: Any) -> tuple[Any, str]:
+        raise NotImplementedError
+
+    def image(self) -> Any:
+        return self.last
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class StyleWeightExplorer(_ImageExplorer):
+    """A slider over log10(beta / alpha) showing a precomputed :class:`course_lib.style.gatys.WeightSweep`.
+
+    ``last`` is the index of the result shown.
+    """
+
+    def __init__(self, sweep: Any, start: int | None = None) -> None:
+        import ipywidgets as w
+
+        self.sweep = sweep
+        logs = [float(np.log10(r)) for r in sweep.ratios]
+        step = min(np.diff(logs)) if len(logs) > 1 else 1.0
+        index = len(logs) // 2 if start is None else start
+        slider = w.FloatSlider(logs[index], min=min(logs), max=max(logs), step=float(step),
+                               description="log10 b/a", continuous_update=False, readout_format=".1f")
+        super().__init__({"log10_ratio": slider})
+
+    def compute(self, log10_ratio: float) -> tuple[int, str]:
+        i = self.sweep.nearest(log10_ratio)
+        s = self.sweep
+        return i, (f"style/content weight {s.ratios[i]:.2g}\ncontent loss {s.content_losses[i]:.3g}, "
+                   f"style loss {s.style_losses[i]:.3g}")
+
+    def image(self) -> Any:
+        return self.sweep.images[self.last]
+
+
+class AdaINExplorer(_ImageExplorer):
+    """Sliders for AdaIN's content-style trade-off ``alpha`` and the mix between two styles.
+
+    Computes :func:`course_lib.style.adain.stylise_mix`; ``last`` is the (1, 3, H, W) result.
+    """
+
+    def __init__(self, net: Any, content: Any, style_a: Any, style_b: Any, alpha: float = 1.0, mix: float = 0.0) -> None:
+        import ipywidgets as w
+
+        self.net, self.content, self.style_a, self.style_b = net, content, style_a, style_b
+        super().__init__({
+            "alpha": w.FloatSlider(alpha, min=0.0, max=1.0, step=0.1, description="alpha", continuous_update=False),
+            "mix": w.FloatSlider(mix, min=0.0, max=1.0, step=0.1, description="style A->B", continuous_update=False),
+        })
+
+    def compute(self, alpha: float, mix: float) -> tuple[Any, str]:
+        from course_lib.style.adain import stylise_mix
+
+        out = stylise_mix(self.net, self.content, self.style_a, self.style_b, alpha=alpha, mix=mix)
+        return out, f"alpha = {alpha:.1f}, style = {1 - mix:.1f} A + {mix:.1f} B"
+
+
+class CINExplorer(_ImageExplorer):
+    """A slider mixing two styles of a conditional-instance-norm network (their gamma and beta).
+
+    Computes :func:`course_lib.style.cin.stylise_mix`; ``last`` is the (1, 3, H, W) result.
+    """
+
+    def __init__(self, net: Any, content: Any, style_a: int = 0, style_b: int = 1, mix: float = 0.5) -> None:
+        import ipywidgets as w
+
+        self.net, self.content = net, content
+        n = net.n_styles
+        super().__init__({
+            "style_a": w.IntSlider(style_a, min=0, max=n - 1, description="style A", continuous_update=False),
+            "style_b": w.IntSlider(style_b, min=0, max=n - 1, description="style B", continuous_update=False),
+            "mix": w.FloatSlider(mix, min=0.0, max=1.0, step=0.1, description="A->B", continuous_update=False),
+        })
+
+    def compute(self, style_a: int, style_b: int, mix: float) -> tuple[Any, str]:
+        from course_lib.style.cin import stylise_mix
+
+        out = stylise_mix(self.net, self.content, style_a, style_b, mix)
+        return out, f"{1 - mix:.1f} x style {style_a} + {mix:.1f} x style {style_b}"

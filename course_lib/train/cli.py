@@ -49,6 +49,12 @@ class Recipe:
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
     "matting": "course_lib.matting.recipes:matting",
+    # topic 03: fast style transfer, conditional instance norm, AdaIN, super-resolution
+    "fast_style": "course_lib.style.recipes:fast_style",
+    "cin_style": "course_lib.style.recipes:cin_style",
+    "adain": "course_lib.style.recipes:adain",
+    "srresnet": "course_lib.style.recipes:srresnet",
+    "srgan": "course_lib.style.recipes:srgan",
 }
 
 

@@ -1,0 +1,207 @@
+"""Graders of lab 03 (fast style transfer): AdaIN, a conditional instance norm layer and the
+perceptual loss of feed-forward training."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from course_lib import losses
+from course_lib.checks.core import Case, Mistake, check_function
+
+
+def _rand(seed: int, shape: tuple[int, ...], scale: float = 1.0, shift: float = 0.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g) * scale + shift
+
+
+# ----------------------------------------------------------------------------- exercise 1
+def reference_adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    from course_lib.style.adain import adain
+
+    return adain(content, style, eps)
+
+
+def _stats(x: torch.Tensor, dims: tuple[int, ...], unbiased: bool = False, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    return x.mean(dims, keepdim=True), torch.sqrt(x.var(dims, keepdim=True, unbiased=unbiased) + eps)
+
+
+def _adain_with(dims: tuple[int, ...], unbiased: bool = False) -> Callable[..., torch.Tensor]:
+    def fn(c: torch.Tensor, s: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+        mc, sc = _stats(c, dims, unbiased, eps)
+        ms, ss = _stats(s, dims, unbiased, eps)
+        return ss * (c - mc) / sc + ms
+    return fn
+
+
+def _adain_no_style_mean(c: torch.Tensor, s: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    mc, sc = _stats(c, (2, 3))
+    _, ss = _stats(s, (2, 3))
+    return ss * (c - mc) / sc
+
+
+def _adain_swapped(c: torch.Tensor, s: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    mc, sc = _stats(c, (2, 3))
+    ms, ss = _stats(s, (2, 3))
+    return sc * (c - mc) / ss + mc
+
+
+def _adain_mean_only(c: torch.Tensor, s: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    return c - c.mean((2, 3), keepdim=True) + s.mean((2, 3), keepdim=True)
+
+
+ADAIN_CASES = [
+    # standard deviations well above sqrt(eps), so that where eps goes does not matter
+    Case("a batch of 2, 4 channels", (_rand(2, (2, 4, 5, 5), 1.5), _rand(3, (2, 4, 6, 4), 3.0, 2.0)), grad=True),
+    Case("one image, 3 channels, 4x4 content and 3x5 style",
+         (_rand(0, (1, 3, 4, 4), 2.0, 1.0), _rand(1, (1, 3, 3, 5), 1.2, -1.0)), grad=True),
+    Case("one style image for a batch of 3", (_rand(4, (3, 2, 4, 3)), _rand(5, (1, 2, 5, 5), 1.5, 0.5))),
+]
+
+
+def check_adain(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 1: ``sigma(y) * (x - mu(x)) / sigma(x) + mu(y)`` per image and channel."""
+    check_function(
+        "adain", student_fn, reference_adain, ADAIN_CASES,
+        mistakes=[
+            Mistake("the statistics are taken over the wrong axes: batch norm's (N, H, W). AdaIN is an "
+                    "*instance* norm: one mean and std per image and channel, over (H, W) only", _adain_with((0, 2, 3))),
+            Mistake("the statistics are taken over the wrong axes (C, H, W): that is layer norm. Use dims (2, 3), "
+                    "one mean and std per image and channel", _adain_with((1, 2, 3))),
+            Mistake("the std is computed over all axes; use dims (2, 3) with keepdim=True", _adain_with((0, 1, 2, 3))),
+            Mistake("torch.std/var default to the unbiased estimator (divide by n - 1); AdaIN matches the "
+                    "population statistics: pass unbiased=False (and add eps inside the square root)",
+                    _adain_with((2, 3), unbiased=True)),
+            Mistake("the style's mean is missing: add mu(style) after scaling", _adain_no_style_mean),
+            Mistake("content and style are swapped: normalise the *content* and give it the *style's* statistics",
+                    _adain_swapped),
+            Mistake("you matched the mean only: also divide by sigma(content) and multiply by sigma(style)",
+                    _adain_mean_only),
+        ],
+        hint="mu = x.mean(dim=(2, 3), keepdim=True); sigma = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2
+def reference_conditional_instance_norm(x: torch.Tensor, style_weights: torch.Tensor, gamma: torch.Tensor,
+                                        beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    mu = x.mean((2, 3), keepdim=True)
+    sigma = torch.sqrt(x.var((2, 3), keepdim=True, unbiased=False) + eps)
+    g = (style_weights @ gamma)[:, :, None, None]
+    b = (style_weights @ beta)[:, :, None, None]
+    return g * (x - mu) / sigma + b
+
+
+def _cin_batch_stats(x, w, gamma, beta, eps=1e-5):
+    mu = x.mean((0, 2, 3), keepdim=True)
+    sigma = torch.sqrt(x.var((0, 2, 3), keepdim=True, unbiased=False) + eps)
+    return (w @ gamma)[:, :, None, None] * (x - mu) / sigma + (w @ beta)[:, :, None, None]
+
+
+def _cin_first_style(x, w, gamma, beta, eps=1e-5):
+    return nn.functional.instance_norm(x, eps=eps) * gamma[0][None, :, None, None] + beta[0][None, :, None, None]
+
+
+def _cin_affine_first(x, w, gamma, beta, eps=1e-5):
+    y = (w @ gamma)[:, :, None, None] * x + (w @ beta)[:, :, None, None]
+    return nn.functional.instance_norm(y, eps=eps)
+
+
+def _cin_no_beta(x, w, gamma, beta, eps=1e-5):
+    return nn.functional.instance_norm(x, eps=eps) * (w @ gamma)[:, :, None, None]
+
+
+def _cin_cases() -> list[Case]:
+    x = _rand(6, (3, 4, 5, 5), 2.0, 1.0)
+    gamma, beta = _rand(7, (3, 4), 0.3, 1.0), _rand(8, (3, 4))
+    one_hot = nn.functional.one_hot(torch.tensor([2, 0, 1]), 3).float()
+    mixed = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
+    return [
+        Case("three images, styles 2, 0, 1 (one-hot weights)", (x, one_hot, gamma, beta), grad=True),
+        Case("mixed styles (interpolation)", (x, mixed, gamma, beta), grad=True),
+        Case("one image, one style", (x[:1], torch.ones(1, 1), gamma[:1], beta[:1])),
+    ]
+
+
+def check_conditional_instance_norm(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 2: instance norm, then the weighted mix of the styles' (gamma, beta)."""
+    check_function(
+        "conditional_instance_norm", student_fn, reference_conditional_instance_norm, _cin_cases(),
+        mistakes=[
+            Mistake("the mean and std are taken over the batch too (batch norm): normalise each image and "
+                    "channel over (H, W) only, dims (2, 3)", _cin_batch_stats),
+            Mistake("every image uses style 0: mix the styles' parameters with the weights, "
+                    "gamma = style_weights @ gamma (shape (N, C))", _cin_first_style),
+            Mistake("the scale and shift are applied before normalising, which removes them again: "
+                    "normalise first, then gamma * x_hat + beta", _cin_affine_first),
+            Mistake("beta (the shift) is missing", _cin_no_beta),
+        ],
+        hint="g = (style_weights @ gamma)[:, :, None, None]; same for beta; return g * x_hat + b",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 3
+def reference_perceptual_loss(out_features: dict[str, torch.Tensor], content_features: dict[str, torch.Tensor],
+                              style_grams: dict[str, torch.Tensor], content_layer: str,
+                              style_weight: float) -> torch.Tensor:
+    content = nn.functional.mse_loss(out_features[content_layer], content_features[content_layer].detach())
+    style = losses.gram_style_loss(out_features, style_grams)
+    return content + style_weight * style
+
+
+def _pl_unnormalised_gram(of, cf, sg, layer, w):
+    content = nn.functional.mse_loss(of[layer], cf[layer])
+    style = sum(((losses.gram_matrix(of[k]) - a) ** 2).mean() for k, a in sg.items())
+    return content + w * style
+
+
+def _pl_gatys_normalisation(of, cf, sg, layer, w):
+    content = nn.functional.mse_loss(of[layer], cf[layer])
+    return content + w * sum(losses.style_layer_loss(of[k], a) for k, a in sg.items())
+
+
+def _pl_content_sum(of, cf, sg, layer, w):
+    content = ((of[layer] - cf[layer]) ** 2).sum()
+    return content + w * losses.gram_style_loss(of, sg)
+
+
+def _pl_content_everywhere(of, cf, sg, layer, w):
+    content = sum(nn.functional.mse_loss(of[k], cf[k]) for k in of)
+    return content + w * losses.gram_style_loss(of, sg)
+
+
+def _pl_no_style_weight(of, cf, sg, layer, w):
+    return nn.functional.mse_loss(of[layer], cf[layer]) + losses.gram_style_loss(of, sg)
+
+
+def _perceptual_cases() -> list[Case]:
+    def feats(seed: int, n: int) -> dict[str, torch.Tensor]:
+        return {"a": torch.relu(_rand(seed, (n, 3, 4, 4))), "b": torch.relu(_rand(seed + 1, (n, 5, 2, 2)))}
+
+    grams = {k: losses.gram_matrix(v, normalize=True) for k, v in feats(20, 1).items()}
+    grams2 = {k: losses.gram_matrix(v, normalize=True) for k, v in feats(22, 2).items()}
+    return [
+        Case("content at 'b', style at 'a' and 'b', style weight 10", (feats(10, 2), feats(12, 2), grams, "b", 10.0), grad=True),
+        Case("content at 'a', one style per image", (feats(14, 2), feats(16, 2), grams2, "a", 3.0), grad=True),
+    ]
+
+
+def check_perceptual_loss(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3: Johnson et al.'s feature reconstruction + style reconstruction loss."""
+    check_function(
+        "perceptual_loss", student_fn, reference_perceptual_loss, _perceptual_cases(),
+        mistakes=[
+            Mistake("your Gram matrix is not normalised by C*H*W: feed-forward training compares the *normalised* "
+                    "Gram of the output with the (normalised) style targets", _pl_unnormalised_gram),
+            Mistake("that is Gatys' style loss (raw Gram, 1/(4 N^2 M^2)); here use the Gram normalised by C*H*W "
+                    "and the mean squared difference", _pl_gatys_normalisation),
+            Mistake("the content term should be the mean squared error (1/(C H W) |.|^2, Johnson et al.), not the sum",
+                    _pl_content_sum),
+            Mistake("the content term uses only content_layer, not every layer", _pl_content_everywhere),
+            Mistake("the style term must be multiplied by style_weight", _pl_no_style_weight),
+        ],
+        hint="mse(out[content_layer], content[content_layer]) + style_weight * sum over layers of "
+             "mean((gram(out[k], normalize=True) - style_grams[k]) ** 2)",
+    )

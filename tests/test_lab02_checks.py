@@ -1,0 +1,166 @@
+"""Lab 02's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+
+from course_lib import losses
+from course_lib.checks import CheckFailure, lab02
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab02.check_content_loss(lab02.reference_content_loss)
+    lab02.check_gram_matrix(lab02.reference_gram_matrix)
+    lab02.check_style_layer_loss(lab02.reference_style_layer_loss)
+    lab02.check_total_variation(lab02.reference_total_variation)
+    lab02.check_optimise_image(lab02.reference_optimise_image)
+
+
+@pytest.mark.parametrize("check", [lab02.check_content_loss, lab02.check_gram_matrix, lab02.check_style_layer_loss,
+                                   lab02.check_total_variation, lab02.check_optimise_image])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda f, p: 0.5 * ((f - p) ** 2).mean(), "a \\*sum\\*"),
+    (lambda f, p: ((f - p) ** 2).sum(), "factor 1/2 is missing"),
+    (lambda f, p: 0.5 * (f - p).norm(), "uses its square"),
+    (lambda f, p: 0.5 * (f - p).abs().sum(), "must be squared"),
+    (lambda f, p: 0.5 * ((f - p) ** 2).sum().detach(), "detached from the computation graph"),
+])
+def test_content_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_content_loss(wrong)
+
+
+def _gram_over_positions(f, normalize=False):
+    n, c, h, w = f.shape
+    m = f.reshape(n, c, h * w)
+    return m.transpose(1, 2) @ m
+
+
+def _gram_single_image(f, normalize=False):  # forgets the batch: treats (N, C, H, W) as one (C, N*H*W) matrix
+    c = f.shape[1]
+    m = f.transpose(0, 1).reshape(c, -1)
+    return m @ m.T
+
+
+def _gram_scrambled(f, normalize=False):
+    n, c, h, w = f.shape
+    m = f.reshape(n, h * w, c)
+    return m.transpose(1, 2) @ m
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_gram_over_positions, "wrong axis|multiplied over the channel axis"),
+    (_gram_single_image, "batch dimension is missing"),
+    (_gram_scrambled, "scrambles the channels"),
+    (lambda f, normalize=False: losses.gram_matrix(f, True), "only normalize=True should"),
+    (lambda f, normalize=False: losses.gram_matrix(f, False), "not normalised by C\\*H\\*W"),
+    (lambda f, normalize=False: losses.gram_matrix(f) / (f.shape[2] * f.shape[3]) if normalize else losses.gram_matrix(f),
+     "not only by the number of positions"),
+])
+def test_gram_matrix_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_gram_matrix(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab02._style_no_norm, "forgot the normalisation"),
+    (lab02._style_m_not_squared, "M_l must be squared"),
+    (lab02._style_mean, "took the mean"),
+    (lab02._style_no_four, "factor 4 is missing"),
+    (lab02._style_m_is_height, "not the height"),
+    (lambda f, a: losses.style_layer_loss(f, a) * 2, "constant factor"),
+])
+def test_style_layer_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_style_layer_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab02._tv_abs, "square the neighbour differences"),
+    (lab02._tv_one_direction, "only horizontal"),
+    (lab02._tv_other_direction, "only vertical"),
+    (lab02._tv_wraps, "torch.roll wraps around"),
+    (lab02._tv_mean, "took means"),
+])
+def test_total_variation_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_total_variation(wrong)
+
+
+def _in_place(loss_fn, init, steps, lr=0.02):
+    image = init.requires_grad_(True)
+    opt = torch.optim.Adam([image], lr=lr)
+    hist = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(image)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        hist.append(loss.item())
+    return image.detach(), hist
+
+
+def _detached_copy(loss_fn, init, steps, lr=0.02):
+    image = init.clone().requires_grad_(True)
+    opt = torch.optim.Adam([image], lr=lr)
+    hist = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(image.detach().clone().requires_grad_(True))  # the loss never sees the optimised tensor
+        loss.backward()
+        opt.step()
+        hist.append(loss.item())
+    return image.detach(), hist
+
+
+def _sgd(loss_fn, init, steps, lr=0.02):
+    image = init.detach().clone().requires_grad_(True)
+    opt = torch.optim.SGD([image], lr=lr)
+    hist = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(image)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        hist.append(loss.item())
+    return image.detach(), hist
+
+
+def _loss_after_step(loss_fn, init, steps, lr=0.02):
+    image, hist = lab02.reference_optimise_image(loss_fn, init, steps, lr)
+    return image, hist[1:] + [float(loss_fn(image))]
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab02._without_zero_grad, "call optimizer.zero_grad\\(\\) every step"),
+    (lab02._without_clamp, "clamp the image to \\[0, 1\\]"),
+    (_in_place, "you changed the tensor passed as init"),
+    (_detached_copy, "the image did not change"),
+    (_sgd, "use torch.optim.Adam"),
+    (_loss_after_step, "the first recorded loss should be"),
+    (lambda f, i, s, lr=0.02: lab02.reference_optimise_image(f, i, s, lr)[0], "return a tuple"),
+    (lambda f, i, s, lr=0.02: (lab02.reference_optimise_image(f, i, s, lr)[0], []), "one value per step"),
+])
+def test_optimise_image_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_optimise_image(wrong)
+
+
+def test_check_stylised():
+    lab02.check_stylised(torch.rand(1, 3, 8, 8), [10.0, 5.0, 0.5])
+    with pytest.raises(CheckFailure, match="fell only 2.0x"):
+        lab02.check_stylised(torch.rand(1, 3, 8, 8), [10.0, 5.0])
+    with pytest.raises(CheckFailure, match="must lie in"):
+        lab02.check_stylised(torch.rand(1, 3, 8, 8) + 1, [10.0, 0.1])
