@@ -48,6 +48,8 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    "pix2pix": "course_lib.translation.paired_recipes:pix2pix",
+    "pix2pixhd": "course_lib.translation.paired_recipes:pix2pixhd",
 }
 
 
