@@ -181,3 +181,29 @@ def test_bad_input_raises_errors_that_say_what_to_do():
     task = Pix2PixTask(num_downs=5, ngf=8, ndf=8)
     with pytest.raises(ValueError, match=r"torch.cat\(\[x, y\], 1\)"):
         task.D(torch.randn(1, 3, 32, 32))
+
+
+def test_output_measures():
+    from course_lib.translation.pix2pix import (
+        colourfulness,
+        format_scores,
+        paired_scores,
+        sharpness,
+    )
+
+    grey = torch.zeros(2, 3, 8, 8)
+    red = torch.tensor([1.0, -1.0, -1.0]).view(1, 3, 1, 1).expand(2, 3, 8, 8)
+    assert colourfulness(grey) == 0 and colourfulness(red) == 1
+    mask = torch.zeros(8, 8, dtype=torch.bool)
+    mask[:, :4] = True
+    half = torch.where(mask, red, grey)
+    assert colourfulness(half, mask) == 1 and colourfulness(half, ~mask) == 0
+    with pytest.raises(ValueError, match="selects no pixel"):
+        colourfulness(half, torch.zeros(8, 8, dtype=torch.bool))
+    stripes = torch.zeros(1, 1, 4, 4)
+    stripes[..., ::2] = 1.0  # columns alternate 0.5 and 1 in [0, 1] units
+    assert sharpness(grey) == 0 and abs(sharpness(stripes) - 0.25) < 1e-6  # (0.5 horizontally + 0 vertically) / 2
+    scores = paired_scores(half, half)
+    assert scores["L1"] == 0 and scores["patch dist"] == 0 and scores["PSNR"] > 100
+    table = format_scores({"a": scores, "b": paired_scores(grey, half)})
+    assert table.splitlines()[0].split() == ["L1", "PSNR", "chroma", "sharpness", "patch", "dist"]

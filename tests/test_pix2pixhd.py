@@ -274,6 +274,16 @@ def test_losses_of_one_iteration():
         task.forward_step(batch, Phase("x", 1, options={"stage": "middle"}))
 
 
+def test_l1_only_baseline_has_no_discriminator():
+    task = _tiny_task(label_nc=4, gan_mode=None)
+    assert task.D is None and list(task.configure_optimizers()) == ["G"]
+    batch = {"labels": torch.randint(0, 4, (1, 16, 16)), "instances": torch.randint(0, 3, (1, 16, 16)),
+             "target": torch.rand(1, 3, 16, 16) * 2 - 1}
+    out = task.forward_step(batch, Phase("joint", 1))
+    losses = task.update_loss("G", batch, out, Phase("joint", 1))
+    assert torch.isclose(losses["loss"], F.l1_loss(out["fake"], batch["target"]))
+
+
 def test_image_condition_mode_label_nc_0():
     task = _tiny_task(label_nc=0, use_instance=False, input_nc=1)
     batch = {"input": torch.randn(1, 1, 16, 16), "target": torch.rand(1, 3, 16, 16) * 2 - 1}
@@ -302,3 +312,12 @@ def test_bad_input_names_the_problem():
         _tiny_task(label_nc=-1)
     with pytest.raises(ValueError, match="gan_mode"):
         _tiny_task(label_nc=3, gan_mode="hinge")
+
+
+def test_same_class_boundaries_are_the_ones_labels_cannot_show():
+    from course_lib.translation.pix2pixhd import same_class_boundaries
+
+    labels = torch.tensor([[[1, 1, 1, 1, 2, 2]]])
+    inst = torch.tensor([[[5, 5, 6, 6, 7, 7]]])
+    got = same_class_boundaries(labels, inst)[0, 0, 0]
+    assert got.tolist() == [False, True, True, False, False, False]  # 5|6 is one class; 6|7 is a class border

@@ -496,10 +496,10 @@ class StreetScenes(ProceduralDataset):
         s = self.size
         yy, xx = np.mgrid[0:s, 0:s].astype(np.float32) / s
         img = np.zeros((s, s, 3), np.float32)
-        sky = _hsv(rng.uniform(0.55, 0.62), rng.uniform(0.3, 0.6), 0.9)
+        sky = _hsv(rng.uniform(0.56, 0.6), rng.uniform(0.35, 0.5), 0.9)
         img[:] = sky * (0.8 + 0.3 * yy[..., None])
         noise = smooth_noise(rng, (s, s), max(2, s // 8))
-        road = rng.uniform(0.25, 0.4)
+        road = rng.uniform(0.28, 0.36)
         img[lab == 2] = road * (1 + 0.08 * noise[lab == 2, None])
         dash = (lab == 2) & (np.abs(yy - (yy[lab == 2].mean() if (lab == 2).any() else 0.9) - 0.05) < 0.012) & \
                ((xx * 8) % 1 < 0.5)
@@ -508,14 +508,16 @@ class StreetScenes(ProceduralDataset):
         tiles = np.where((np.arange(s) % max(3, s // 16) == 0)[None, :], 0.85, 1.0)
         img[lab == 3] = (walk * np.broadcast_to(tiles, (s, s)))[lab == 3, None]
         win_period = max(3, s // 16)
-        win_mask = ((np.arange(s)[:, None] % win_period) >= win_period // 2) & \
-                   ((np.arange(s)[None, :] % win_period) >= win_period // 2)
+        rows, cols = np.arange(s)[:, None], np.arange(s)[None, :]
         outline = np.zeros((s, s), bool)
         for i in np.unique(inst):
             m = inst == i
             cls = int(lab[m][0])
-            if cls == 1:  # a building: its own colour, a grid of dark windows
-                colour = _hsv(rng.uniform(0, 1), rng.uniform(0.2, 0.6), rng.uniform(0.5, 0.9))
+            if cls == 1:  # a building: its own colour, a grid of dark windows aligned with its corner
+                colour = _hsv(rng.uniform(0, 1), rng.uniform(0.15, 0.45), rng.uniform(0.55, 0.85))
+                top, left = np.nonzero(m.any(1))[0].min(), np.nonzero(m.any(0))[0].min()
+                win_mask = (((rows - top - 1) % win_period) >= win_period // 2) & \
+                           (((cols - left - 1) % win_period) >= win_period // 2)
                 facade = np.where(win_mask[..., None], colour * 0.35, colour * (0.95 + 0.05 * noise[..., None]))
                 img[m] = facade[m]
             elif cls == 4:  # a car: body colour, dark glass on the cabin, wheels

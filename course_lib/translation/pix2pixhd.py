@@ -502,7 +502,8 @@ class Pix2PixHDTask(TrainingTask):
         use_features: add the instance-wise feature encoder E (``--instance_feat``) with ``feat_num`` channels.
         ngf, n_downsample_global, n_blocks_global, n_blocks_local: :class:`LocalEnhancer` settings.
         ndf, n_layers, num_D: :class:`MultiscaleDiscriminator` settings.
-        gan_mode: ``"lsgan"`` (reference default) or ``"vanilla"``.
+        gan_mode: ``"lsgan"`` (reference default), ``"vanilla"``, or ``None`` for an *L1-only* baseline
+            (no discriminator; G minimises the mean absolute error to the target, as pix2pix's "L1" row).
         lambda_feat: weight of the feature-matching and VGG losses (10).
         vgg: VGG perceptual loss on (reference default) or off; a :class:`VGGLoss` instance also works.
         nef, n_downsample_E: :class:`FeatureEncoder` settings.
@@ -523,7 +524,7 @@ class Pix2PixHDTask(TrainingTask):
         n_layers: int = 3,
         num_D: int = 3,
         norm: str = "instance",
-        gan_mode: str = "lsgan",
+        gan_mode: str | None = "lsgan",
         lambda_feat: float = LAMBDA_FEAT,
         feature_matching: bool = True,
         vgg: bool | nn.Module = True,
@@ -535,8 +536,9 @@ class Pix2PixHDTask(TrainingTask):
         input_nc: int = 3,
     ) -> None:
         super().__init__()
-        if gan_mode not in ("lsgan", "vanilla"):
-            raise ValueError(f"gan_mode must be 'lsgan' (the reference's default) or 'vanilla', got {gan_mode!r}")
+        if gan_mode not in ("lsgan", "vanilla", None):
+            raise ValueError(f"gan_mode must be 'lsgan' (the reference's default), 'vanilla' or None (L1 only), "
+                             f"got {gan_mode!r}")
         if not isinstance(label_nc, int) or label_nc < 0:
             raise ValueError(f"label_nc must be an int >= 0 (0: the condition is an image), got {label_nc!r}")
         self.label_nc, self.use_instance, self.use_features = label_nc, use_instance, use_features
@@ -545,7 +547,7 @@ class Pix2PixHDTask(TrainingTask):
         cond_nc = (label_nc if label_nc > 0 else input_nc) + int(use_instance)
         self.G = LocalEnhancer(cond_nc + self.feat_num, out_channels, ngf, n_downsample_global, n_blocks_global,
                                n_blocks_local, norm)
-        self.D = MultiscaleDiscriminator(cond_nc + out_channels, ndf, n_layers, norm, num_D)
+        self.D = MultiscaleDiscriminator(cond_nc + out_channels, ndf, n_layers, norm, num_D) if gan_mode else None
         self.E = FeatureEncoder(out_channels, feat_num, nef, n_downsample_E, norm) if use_features else None
         self.gan_mode, self.lambda_feat, self.feature_matching = gan_mode, float(lambda_feat), feature_matching
         self.vgg = (VGGLoss() if vgg is True else vgg) if vgg else None
@@ -554,7 +556,10 @@ class Pix2PixHDTask(TrainingTask):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         g_params = list(self.G.parameters()) + (list(self.E.parameters()) if self.E is not None else [])
-        return {"G": adam(g_params, self.lr, self.betas), "D": adam(self.D.parameters(), self.lr, self.betas)}
+        opts = {"G": adam(g_params, self.lr, self.betas)}
+        if self.D is not None:
+            opts["D"] = adam(self.D.parameters(), self.lr, self.betas)
+        return opts
 
     def condition(self, batch: Batch) -> torch.Tensor:
         """One-hot labels (or the input image if label_nc = 0), + boundary map: (N, label_nc (+ 1), H, W)."""
@@ -594,6 +599,9 @@ class Pix2PixHDTask(TrainingTask):
             pred_fake = self.D(torch.cat([cond, fake.detach()], 1))
             d_real, d_fake = gan_loss(pred_real, True, self.gan_mode), gan_loss(pred_fake, False, self.gan_mode)
             return {"loss": 0.5 * (d_real + d_fake), "real": d_real, "fake": d_fake}
+        if self.D is None:  # the L1-only baseline
+            l1 = F.l1_loss(fake, real)
+            return {"loss": l1 + (self.lambda_feat * self.vgg(fake, real) if self.vgg is not None else 0), "l1": l1}
         pred_fake = self.D(torch.cat([cond, fake], 1))
         losses = {"gan": gan_loss(pred_fake, True, self.gan_mode)}
         if self.feature_matching:
