@@ -229,3 +229,34 @@ def mean_std_loss(features: dict[str, torch.Tensor], target_features: dict[str, 
             mu_t, sigma_t = feature_mean_std(target_features[k])
         total = total + F.mse_loss(mu, mu_t) + F.mse_loss(sigma, sigma_t)
     return total  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- feature matching (pix2pixHD)
+# Wang et al. 2018 ("High-Resolution Image Synthesis and Semantic Manipulation with Conditional GANs"),
+# Eq. 4, with the weighting of the reference implementation (NVIDIA/pix2pixHD, pix2pixHD_model.py).
+
+
+def feature_matching_loss(fake_features: Sequence[Sequence[torch.Tensor]],
+                          real_features: Sequence[Sequence[torch.Tensor]],
+                          lambda_feat: float = 10.0) -> torch.Tensor:
+    """L1 between the discriminators' intermediate features of fake and real images.
+
+    Both arguments are what a multi-scale discriminator returns: one list per scale, each holding
+    the intermediate feature maps followed by the final logits (which are *not* matched). Each of
+    the ``n`` intermediate maps of a scale weighs ``4 / n`` and each of the ``num_D`` scales
+    ``1 / num_D`` (the reference's ``feat_weights`` and ``D_weights``, with ``n = n_layers + 1``),
+    all times ``lambda_feat``. The real features are targets: no gradient flows into them.
+    """
+    if len(fake_features) != len(real_features) or not fake_features:
+        raise ValueError(f"got features of {len(fake_features)} fake and {len(real_features)} real scales; "
+                         "pass the outputs of the same discriminator for both")
+    num_d = len(fake_features)
+    total = 0.0
+    for fake_scale, real_scale in zip(fake_features, real_features):
+        if len(fake_scale) != len(real_scale) or len(fake_scale) < 2:
+            raise ValueError("each scale must list >= 1 intermediate feature map plus the logits, the same for "
+                             f"fake and real; got {len(fake_scale)} and {len(real_scale)} entries")
+        n = len(fake_scale) - 1
+        for f, r in zip(fake_scale[:-1], real_scale[:-1]):
+            total = total + (4.0 / n) / num_d * lambda_feat * F.l1_loss(f, r.detach())
+    return total  # type: ignore[return-value]

@@ -38,3 +38,17 @@ __all__ = [
     "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
     "load_photo", "load_texture", "random_photo_crop", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
 ]
+
+# Paired data for pix2pix / pix2pixHD (lectures 04 and 05)
+from course_lib.data.paired import (  # noqa: E402
+    EdgesToShapes,
+    GreyToColour,
+    InMemory,
+    LabelInstanceFolder,
+    ProceduralFacades,
+    StreetScenes,
+    label_colours,
+)
+
+__all__ += ["EdgesToShapes", "GreyToColour", "InMemory", "LabelInstanceFolder", "ProceduralFacades",
+            "StreetScenes", "label_colours"]

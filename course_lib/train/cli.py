@@ -55,6 +55,8 @@ RECIPES: dict[str, str] = {
     "adain": "course_lib.style.recipes:adain",
     "srresnet": "course_lib.style.recipes:srresnet",
     "srgan": "course_lib.style.recipes:srgan",
+    "pix2pix": "course_lib.translation.paired_recipes:pix2pix",
+    "pix2pixhd": "course_lib.translation.paired_recipes:pix2pixhd",
 }
 
 

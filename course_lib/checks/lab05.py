@@ -1,0 +1,264 @@
+"""Graders of lab 05 (pix2pixHD: instance boundary map, multi-scale discriminator, feature-matching loss)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.checks.core import (
+    Case,
+    Mismatch,
+    Mistake,
+    call_student,
+    check_function,
+    describe_difference,
+    run_cases,
+)
+from course_lib.losses import feature_matching_loss
+from course_lib.translation.pix2pixhd import PatchGANFeatures, boundary_map
+
+Features = Sequence[Sequence[torch.Tensor]]
+
+
+# ----------------------------------------------------------------------------- exercise 1
+def reference_boundary_map(instances: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) instance ids -> (N, 1, H, W) float, 1 where a 4-neighbour has another id."""
+    return boundary_map(instances)
+
+
+def _one_side(instances: torch.Tensor) -> torch.Tensor:
+    e = torch.zeros_like(instances, dtype=torch.bool)
+    e[:, :, 1:] |= instances[:, :, 1:] != instances[:, :, :-1]
+    e[:, 1:, :] |= instances[:, 1:, :] != instances[:, :-1, :]
+    return e[:, None].float()
+
+
+def _eight_neighbours(instances: torch.Tensor) -> torch.Tensor:
+    p = F.pad(instances[:, None].float(), (1, 1, 1, 1), mode="replicate")
+    h, w = instances.shape[-2:]
+    e = torch.zeros_like(instances, dtype=torch.bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            e |= p[:, 0, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w] != instances
+    return e[:, None].float()
+
+
+def _horizontal_only(instances: torch.Tensor) -> torch.Tensor:
+    e = torch.zeros_like(instances, dtype=torch.bool)
+    d = instances[:, :, 1:] != instances[:, :, :-1]
+    e[:, :, 1:] |= d
+    e[:, :, :-1] |= d
+    return e[:, None].float()
+
+
+def _rolled(instances: torch.Tensor) -> torch.Tensor:
+    e = torch.zeros_like(instances, dtype=torch.bool)
+    for shift, dim in ((1, 1), (-1, 1), (1, 2), (-1, 2)):
+        e |= torch.roll(instances, shift, dim) != instances
+    return e[:, None].float()
+
+
+def _no_channel(instances: torch.Tensor) -> torch.Tensor:
+    return boundary_map(instances)[:, 0]
+
+
+def check_boundary_map(student_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 1: the instance boundary map."""
+    g = torch.Generator().manual_seed(0)
+    two_cars = torch.tensor([[[1, 1, 1, 2, 2, 2]] * 4])
+    box = torch.zeros(1, 7, 7, dtype=torch.long)
+    box[0, 2:5, 2:5] = 3
+    check_function(
+        "boundary_map",
+        student_fn,
+        reference_boundary_map,
+        [
+            Case("two touching objects side by side", (two_cars,)),
+            Case("a square object inside the background", (box,)),
+            Case("random ids, a batch of 2", (torch.randint(0, 4, (2, 9, 11), generator=g),)),
+            Case("a diagonal boundary", (torch.triu(torch.ones(1, 6, 6, dtype=torch.long)),)),
+        ],
+        mistakes=[
+            Mistake("only one pixel of each differing pair is marked: mark both the pixel and its neighbour "
+                    "(compare each pixel with its left, right, upper and lower neighbour)", _one_side),
+            Mistake("diagonal neighbours count too: use the 4 neighbours only (left, right, up, down)", _eight_neighbours),
+            Mistake("only horizontal neighbours are compared: also compare each pixel with the ones above and below",
+                    _horizontal_only),
+            Mistake("torch.roll wraps around, so pixels on the image border are compared with the opposite border: "
+                    "compare slices such as ids[:, :, 1:] != ids[:, :, :-1] instead", _rolled),
+            Mistake("return shape (N, 1, H, W): add the channel dimension (edges[:, None]) so that the map can be "
+                    "concatenated with the one-hot labels", _no_channel),
+        ],
+        hint="d = ids[:, :, 1:] != ids[:, :, :-1] marks horizontal pairs: set edge[:, :, 1:] |= d and "
+             "edge[:, :, :-1] |= d; the same vertically; return edge[:, None].float()",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2
+def _pool(x: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+
+
+def reference_multiscale_forward(discriminators: Sequence[nn.Module], x: torch.Tensor) -> list:
+    """Run discriminator i on x average-pooled i times; return their outputs, finest scale first."""
+    out = []
+    for i, d in enumerate(discriminators):
+        if i > 0:
+            x = _pool(x)
+        out.append(d(x))
+    return out
+
+
+def _ms_no_pool(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    return [d(x) for d in ds]
+
+
+def _ms_pool_first(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    out = []
+    for d in ds:
+        x = _pool(x)
+        out.append(d(x))
+    return out
+
+
+def _ms_not_cumulative(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    return [d(x if i == 0 else _pool(x)) for i, d in enumerate(ds)]
+
+
+def _ms_max_pool(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    out = []
+    for i, d in enumerate(ds):
+        if i > 0:
+            x = F.max_pool2d(x, 3, stride=2, padding=1)
+        out.append(d(x))
+    return out
+
+
+def _ms_count_pad(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    out = []
+    for i, d in enumerate(ds):
+        if i > 0:
+            x = F.avg_pool2d(x, 3, stride=2, padding=1)
+        out.append(d(x))
+    return out
+
+
+def _ms_reversed(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    return reference_multiscale_forward(ds, x)[::-1]
+
+
+def _ms_logits_only(ds: Sequence[nn.Module], x: torch.Tensor) -> list:
+    return [o[-1] for o in reference_multiscale_forward(ds, x)]
+
+
+def _discriminators(n: int, channels: int = 4) -> list[nn.Module]:
+    torch.manual_seed(0)
+    return [PatchGANFeatures(channels, 4, 2) for _ in range(n)]
+
+
+def check_multiscale_forward(student_fn: Callable[[Sequence[nn.Module], torch.Tensor], list]) -> None:
+    """Exercise 2: the multi-scale discriminator's forward pass."""
+    g = torch.Generator().manual_seed(1)
+    check_function(
+        "multiscale_forward",
+        student_fn,
+        reference_multiscale_forward,
+        [
+            Case("3 scales, a 32x32 pair", (_discriminators(3), torch.randn(2, 4, 32, 32, generator=g))),
+            Case("2 scales, a 24x40 pair", (_discriminators(2), torch.randn(1, 4, 24, 40, generator=g))),
+            Case("1 scale: the plain PatchGAN", (_discriminators(1), torch.randn(1, 4, 16, 16, generator=g))),
+        ],
+        mistakes=[
+            Mistake("every discriminator saw the full-resolution input: downsample before each scale after the first",
+                    _ms_no_pool),
+            Mistake("the first discriminator must see the full-resolution input; downsample only before scales 1, 2, ...",
+                    _ms_pool_first),
+            Mistake("scale i must see the input downsampled i times (keep downsampling the previous scale's input), "
+                    "not once", _ms_not_cumulative),
+            Mistake("downsample with average pooling (F.avg_pool2d), not max pooling", _ms_max_pool),
+            Mistake("use count_include_pad=False: with the zero padding counted, the border pixels get darker at "
+                    "every scale", _ms_count_pad),
+            Mistake("return the scales finest first (the full-resolution discriminator's output first)", _ms_reversed),
+            Mistake("return each discriminator's whole output (its list of features), not only the final scores: "
+                    "feature matching needs the intermediate maps", _ms_logits_only),
+        ],
+        hint="for i, d in enumerate(discriminators): if i > 0: x = F.avg_pool2d(x, 3, stride=2, padding=1, "
+             "count_include_pad=False); out.append(d(x))",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 3
+def reference_feature_matching(fake_feats: Features, real_feats: Features, lambda_feat: float = 10.0) -> torch.Tensor:
+    return feature_matching_loss(fake_feats, real_feats, lambda_feat)
+
+
+def _fm(fake: Features, real: Features, lam: float, *, logits: bool = False, w_layer: bool = True,
+        w_scale: bool = True, dist: str = "l1") -> torch.Tensor:
+    total = torch.zeros(())
+    for fs, rs in zip(fake, real):
+        n = len(fs) - 1
+        pairs = list(zip(fs, rs)) if logits else list(zip(fs[:-1], rs[:-1]))
+        for f, r in pairs:
+            d = F.l1_loss(f, r.detach()) if dist == "l1" else F.mse_loss(f, r.detach())
+            total = total + (4.0 / n if w_layer else 1.0) * (1.0 / len(fake) if w_scale else 1.0) * lam * d
+    return total
+
+
+def _features(seed: int, num_d: int, n: int) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    g = torch.Generator().manual_seed(seed)
+    make = lambda: [[torch.randn(2, 3 + j, 8 >> min(j, 2), 8 >> min(j, 2), generator=g) for j in range(n)]  # noqa: E731
+                    + [torch.randn(2, 1, 2, 2, generator=g)] for _ in range(num_d)]
+    return make(), make()
+
+
+def check_feature_matching(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3: the feature-matching loss (pix2pixHD's weighting, real features as fixed targets)."""
+
+    def case(seed: int, num_d: int, n: int, lam: float | None) -> Callable[[], None]:
+        def run() -> None:
+            fake, real = _features(seed, num_d, n)
+            fake = [[t.requires_grad_(True) for t in s] for s in fake]
+            real = [[t.requires_grad_(True) for t in s] for s in real]
+            lam_ = 10.0 if lam is None else lam
+            args = (fake, real) if lam is None else (fake, real, lam)
+            got = call_student(student_fn, *args)
+            if not isinstance(got, torch.Tensor) or got.numel() != 1:
+                raise Mismatch(f"return a scalar tensor, got {type(got).__name__}")
+            with torch.no_grad():
+                expected = _fm(fake, real, lam_)
+                wrong = {
+                    "the final scores (the last entry of each scale) are not features: match only the "
+                    "intermediate maps, fake_scale[:-1]": _fm(fake, real, lam_, logits=True),
+                    "each of the n intermediate maps of a scale weighs 4 / n (the reference's feat_weights)":
+                        _fm(fake, real, lam_, w_layer=False),
+                    "each scale weighs 1 / num_D (the reference's D_weights)": _fm(fake, real, lam_, w_scale=False),
+                    "use the L1 distance (F.l1_loss), not the squared error": _fm(fake, real, lam_, dist="l2"),
+                }
+                if lam is None:
+                    wrong["lambda_feat must default to 10 (the paper's weight)"] = _fm(fake, real, 1.0)
+            if describe_difference(got.detach().reshape(()), expected) is not None:
+                for message, value in wrong.items():
+                    if describe_difference(got.detach().reshape(()), value) is None:
+                        raise Mismatch(message)
+                raise Mismatch(describe_difference(got.detach().reshape(()), expected) or "wrong value")
+            if not got.requires_grad:
+                raise Mismatch("the loss has no gradient: G learns through the fake features, do not detach them")
+            got.backward()
+            if any(t.grad is not None and float(t.grad.abs().sum()) > 0 for s in real for t in s):
+                raise Mismatch("gradient flows into the real features: they are targets, use real.detach() (otherwise "
+                               "G's loss would also move D's view of the real images)")
+            if any(t.grad is None for s in fake for t in s[:-1]):
+                raise Mismatch("no gradient reaches some fake feature maps")
+        return run
+
+    run_cases(
+        "feature_matching",
+        [("2 scales, 3 maps each, default lambda", case(0, 2, 3, None)),
+         ("3 scales, 4 maps each, lambda 5", case(1, 3, 4, 5.0)),
+         ("1 scale, 1 map", case(2, 1, 1, 10.0))],
+        hint="for each scale i and each j < len(fake[i]) - 1: add lambda * (4 / n) * (1 / num_D) * "
+             "F.l1_loss(fake[i][j], real[i][j].detach()) with n = len(fake[i]) - 1",
+    )

@@ -1,0 +1,227 @@
+# %% [markdown]
+# # Lab 04 · pix2pix: U-Net skips, the PatchGAN, and the conditional GAN losses
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/04_pix2pix_lab.ipynb)
+
+# %% [markdown]
+# You will write the four pieces that make pix2pix (Isola et al., 2017) and check each one:
+#
+# 1. `skip_forward(block, x)`: the forward pass of one level of the U-Net generator;
+# 2. `patchgan(in_channels, ndf, n_layers)`: the 70x70 PatchGAN discriminator;
+# 3. `d_loss(D, x, y, fake)`: the discriminator's loss on real and fake *pairs*;
+# 4. `g_loss(D, x, y, fake, lambda_l1)`: the generator's loss, cGAN + lambda_L1 * L1.
+#
+# Then your pieces train a small pix2pix on procedural facades.
+#
+# **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
+# Replace that line with your code, run the cell, then run the check cell below it. The check
+# prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
+# the check cells: they are also how your lab is graded (`pytest --nbval-lax 04_pix2pix_lab.ipynb`
+# passes when every check passes).
+#
+# **Time:** about an hour; everything runs in about a minute on a laptop CPU.
+
+# %%
+# Set-up: on Colab, install course_lib from the course repository (torch is already there).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+
+import course_lib
+
+setup = course_lib.setup(seed=0)
+
+# %%
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib import by_mode, metrics
+from course_lib.checks import lab04
+from course_lib.data.paired import InMemory, ProceduralFacades
+from course_lib.train import Phase, TrainConfig, Trainer, TrainingTask
+from course_lib.translation.pix2pix import UnetGenerator, UnetSkipBlock, translate
+from course_lib.viz import show_rows
+
+# %% [markdown]
+# ## Exercise 1 · One level of the U-Net
+#
+# pix2pix's generator is an encoder-decoder with **skip connections**: the features of encoder
+# layer $i$ are concatenated to decoder layer $n - i$, so fine detail (where exactly is each
+# window edge?) does not have to squeeze through the 1x1 bottleneck. The reference builds it
+# recursively from blocks. A block owns three parts:
+#
+# * `block.down`: halves the size (LeakyReLU, 4x4 stride-2 conv, batch norm);
+# * `block.inner`: the next, deeper level (the innermost block has `nn.Identity()` here);
+# * `block.up`: doubles the size back (ReLU, 4x4 stride-2 transposed conv, batch norm).
+#
+# Write its forward pass: compute `y = up(inner(down(x)))`; return the concatenation of `x` and
+# `y` along the channels, **input first**, except for the outermost block (`block.outermost`),
+# whose `y` is the output image and is returned alone.
+
+# %%
+def skip_forward(block: UnetSkipBlock, x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, 2C, H, W), or the image (N, out, H, W) for the outermost block."""
+    # YOUR CODE HERE
+    raise NotImplementedError('skip_forward: not written yet. Hint: y = block.up(block.inner(block.down(x))); concatenate along dim=1 unless block.outermost')
+
+
+# %%
+lab04.check_skip_forward(skip_forward)
+
+# %% [markdown]
+# Your forward pass now runs every level of a full-size U-Net 256 (8 levels, 1x1 bottleneck).
+# The parameter count is the reference implementation's.
+
+# %%
+class MySkipBlock(UnetSkipBlock):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return skip_forward(self, x)
+
+
+unet = UnetGenerator(3, 3, num_downs=8, ngf=64)
+for module in unet.modules():
+    if isinstance(module, UnetSkipBlock):
+        module.__class__ = MySkipBlock  # use your forward in every level
+with torch.no_grad():
+    out = unet.eval()(torch.zeros(1, 3, 256, 256))
+print(f"U-Net 256: {sum(p.numel() for p in unet.parameters()):,} parameters, output {tuple(out.shape)}")
+
+# %% [markdown]
+# ## Exercise 2 · The PatchGAN
+#
+# The discriminator does not return one verdict per image but a grid of verdicts, one per
+# overlapping patch. Build it as an `nn.Sequential` (C64-C128-C256-C512 in the paper's notation):
+#
+# * a 4x4 conv, stride 2, padding 1, from `in_channels` to `ndf`, then `LeakyReLU(0.2)`
+#   (no normalisation on this first layer);
+# * for `n = 1 .. n_layers - 1`: a 4x4 conv, stride 2, padding 1, from `ndf * m_prev` to
+#   `ndf * m` channels with `m = min(2**n, 8)`, `bias=False` (batch norm follows), then
+#   `BatchNorm2d`, then `LeakyReLU(0.2)`;
+# * the same once more with `m = min(2**n_layers, 8)` but **stride 1**;
+# * a final 4x4 conv, stride 1, padding 1, to 1 channel: raw scores (logits), no sigmoid.
+
+# %%
+def patchgan(in_channels: int, ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
+    """(N, in_channels, H, W) -> (N, 1, H', W') patch logits."""
+    # YOUR CODE HERE
+    raise NotImplementedError('patchgan: not written yet. Hint: see the bullet list; keep m_prev and m = min(2**n, 8) as you go')
+
+
+# %%
+lab04.check_patchgan(patchgan)
+
+# %% [markdown]
+# pix2pix's discriminator sees the input and the output *stacked as channels* (3 + 3 = 6), and
+# gives a 256x256 pair a 30x30 grid of scores, each judging a 70x70 patch:
+
+# %%
+D_full = patchgan(6, 64, 3)
+scores = D_full(torch.zeros(1, 6, 256, 256))
+print(f"PatchGAN: {sum(p.numel() for p in D_full.parameters()):,} parameters, scores {tuple(scores.shape)}")
+
+# %% [markdown]
+# ## Exercise 3 · The discriminator's loss
+#
+# D learns to tell a real pair `(x, y)` from a fake pair `(x, G(x))`. With the vanilla GAN loss
+# on logits, $\ell(s, t) = $ `F.binary_cross_entropy_with_logits(s, t)` (averaged over all patch
+# scores):
+#
+# $$ L_D = \tfrac{1}{2}\big[\ell(D(x, y), 1) + \ell(D(x, G(x)), 0)\big] $$
+#
+# Three details matter: D sees **pairs** (`torch.cat([x, y], 1)`, condition first); the fake is
+# **detached** (this update must not change G); and the sum is **halved**, which slows D down
+# relative to G (the paper's choice).
+
+# %%
+def d_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Scalar loss of the discriminator for inputs x, real outputs y and generated outputs fake."""
+    # YOUR CODE HERE
+    raise NotImplementedError('d_loss: not written yet. Hint: two calls of D on torch.cat([x, ...], 1); targets torch.ones_like / torch.zeros_like')
+
+
+# %%
+lab04.check_d_loss(d_loss)
+
+# %% [markdown]
+# ## Exercise 4 · The generator's loss
+#
+# G wants D to call its pair real, and its output to be close to the target:
+#
+# $$ L_G = \ell(D(x, G(x)), 1) + \lambda_{L1}\, \lVert y - G(x) \rVert_1, \qquad \lambda_{L1} = 100 $$
+#
+# (the *non-saturating* form: G maximises $\log D$ rather than minimising $\log(1 - D)$, whose
+# gradient vanishes when D wins). The L1 term is a mean absolute error; the fake is **not**
+# detached here, since the adversarial gradient must reach G through D.
+
+# %%
+def g_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor,
+           lambda_l1: float = 100.0) -> torch.Tensor:
+    """Scalar loss of the generator."""
+    # YOUR CODE HERE
+    raise NotImplementedError('g_loss: not written yet. Hint: one call of D on torch.cat([x, fake], 1), target ones; plus lambda_l1 * F.l1_loss(fake, y)')
+
+
+# %%
+lab04.check_g_loss(g_loss)
+
+# %% [markdown]
+# ## Putting it together: your pix2pix learns facades
+#
+# A `TrainingTask` made of your pieces: a small U-Net (your skip blocks), your PatchGAN, your
+# two losses, Adam with lr 2e-4 and betas (0.5, 0.999), and the course's `Trainer`. The data are
+# the course's procedural "labels -> facade" pairs at 32x32 (lecture 04 uses 64x64). We compare
+# with the trivial baseline that predicts the mean training facade.
+
+# %%
+class MyPix2Pix(TrainingTask):
+    def __init__(self, ngf: int = 16) -> None:
+        super().__init__()
+        self.G = UnetGenerator(3, 3, num_downs=5, ngf=ngf)
+        for module in self.G.modules():
+            if isinstance(module, UnetSkipBlock):
+                module.__class__ = MySkipBlock
+        self.D = patchgan(6, ngf, 2)  # 34x34 patches: about the whole 32x32 image
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"D": torch.optim.Adam(self.D.parameters(), 2e-4, betas=(0.5, 0.999)),
+                "G": torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))}
+
+    def forward_step(self, batch: dict, phase: Phase) -> dict:
+        return {"fake": self.G(batch["input"])}
+
+    def update_loss(self, name: str, batch: dict, out: dict, phase: Phase) -> dict:
+        x, y, fake = batch["input"], batch["target"], out["fake"]
+        if name == "D":
+            return {"loss": d_loss(self.D, x, y, fake)}
+        return {"loss": g_loss(self.D, x, y, fake), "l1": F.l1_loss(fake, y)}
+
+
+size, steps = by_mode(quick=(32, 300), full=(64, 2000))
+train = InMemory(ProceduralFacades(400, size, seed=0), mirror=True)
+test = InMemory(ProceduralFacades(16, size, seed=1))
+torch.manual_seed(0)
+mine = MyPix2Pix()
+history = Trainer(mine, train, TrainConfig(steps=steps, batch_size=4, lr_decay_start=steps // 2, log_every=50)).fit()
+x, y = test.tensors["input"], test.tensors["target"]
+fake = translate(mine.G, x)  # pix2pix's test protocol: dropout on, batch statistics
+baseline = train.tensors["target"].mean(0, keepdim=True).expand_as(y)
+for name, pred in {"mean training facade": baseline, "your pix2pix": fake}.items():
+    print(f"{name:<22} L1 {metrics.l1(pred, y).mean():.3f}   PSNR {metrics.psnr(pred, y, (-1, 1)).mean():5.2f} dB")
+assert metrics.l1(fake, y).mean() < metrics.l1(baseline, y).mean()
+
+# %%
+fig = show_rows({"labels": x[:8], "your pix2pix": fake[:8], "target": y[:8]}, value_range=(-1, 1))
+
+# %% [markdown]
+# ## Questions
+#
+# 1. Your D loss halves the sum of two terms. What would change if D were *unconditional*
+#    (it sees only `y` or `G(x)`)? Which term of G's loss would then be the only one tying the
+#    output to the input?
+# 2. Why does the decoder of the outermost block not get a skip connection?
+#
+# *Your answer here.*

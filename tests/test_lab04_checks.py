@@ -1,0 +1,138 @@
+"""Lab 04's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.checks import CheckFailure, lab04
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab04.check_skip_forward(lab04.reference_skip_forward)
+    lab04.check_patchgan(lab04.reference_patchgan)
+    lab04.check_d_loss(lab04.reference_d_loss)
+    lab04.check_g_loss(lab04.reference_g_loss)
+
+
+@pytest.mark.parametrize("check", [lab04.check_skip_forward, lab04.check_patchgan, lab04.check_d_loss, lab04.check_g_loss])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab04._skip_sum, "concatenates, it does not add"),
+        (lab04._skip_reversed, "wrong order"),
+        (lab04._skip_missing, "skip connection is missing"),
+        (lab04._skip_outermost_too, "outermost block must return the image y alone"),
+        (lab04._skip_batch_dim, "batch dimension"),
+        (lambda block, x: torch.cat([x, block.up(block.inner(block.down(x))).detach()], 1)
+         if not block.outermost else block.up(block.inner(block.down(x))).detach(), "gradient|detached"),
+    ],
+)
+def test_skip_forward_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab04.check_skip_forward(wrong)
+
+
+def _patchgan(first_norm=False, bias=False, last_stride=1, act=lambda: nn.LeakyReLU(0.2), sigmoid=False, norm=True):
+    def build(in_channels, ndf=64, n_layers=3):
+        layers = [nn.Conv2d(in_channels, ndf, 4, 2, 1)]
+        if first_norm:
+            layers.append(nn.BatchNorm2d(ndf))
+        layers.append(act())
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2**n, 8)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=bias)]
+            layers += [nn.BatchNorm2d(ndf * mult)] if norm else []
+            layers += [act()]
+        prev, mult = mult, min(2**n_layers, 8)
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, last_stride, 1, bias=bias)]
+        layers += [nn.BatchNorm2d(ndf * mult)] if norm else []
+        layers += [act(), nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
+        if sigmoid:
+            layers.append(nn.Sigmoid())
+        return nn.Sequential(*layers)
+    return build
+
+
+def test_the_hand_written_patchgan_passes():
+    lab04.check_patchgan(_patchgan())
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (_patchgan(first_norm=True), "first layer has no normalisation"),
+        (_patchgan(bias=True), "needs no bias"),
+        (_patchgan(last_stride=2), "stride 1, not 2"),
+        (_patchgan(sigmoid=True), "raw logits"),
+        (_patchgan(act=nn.ReLU), "not ReLU"),
+        (_patchgan(act=lambda: nn.LeakyReLU(0.1)), "LeakyReLU slopes"),
+        (lambda c, ndf=64, n_layers=3: [nn.Conv2d(c, 1, 4)], "must return an nn.Module"),
+    ],
+)
+def test_patchgan_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab04.check_patchgan(wrong)
+
+
+def _bce(logits, real):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda D, x, y, f: 0.5 * (_bce(D(y), 1) + _bce(D(f.detach()), 0)), "unconditional|judges the pair"),
+        (lambda D, x, y, f: 0.5 * (_bce(D(torch.cat([x, y], 1)), 0) + _bce(D(torch.cat([x, f.detach()], 1)), 1)),
+         "labels are swapped"),
+        (lambda D, x, y, f: 0.5 * (_bce(D(torch.cat([x, y], 1)), 1) + _bce(D(torch.cat([x, f], 1)), 0)),
+         "reaches the generator: use fake.detach"),
+        (lambda D, x, y, f: _bce(D(torch.cat([x, y], 1)), 1) + _bce(D(torch.cat([x, f.detach()], 1)), 0),
+         "not halved"),
+        (lambda D, x, y, f: 0.5 * (((D(torch.cat([x, y], 1)) - 1) ** 2).mean() + (D(torch.cat([x, f.detach()], 1)) ** 2).mean()),
+         "LSGAN"),
+        (lambda D, x, y, f: 0.5 * (_bce(D(torch.cat([y, x], 1)), 1) + _bce(D(torch.cat([f.detach(), x], 1)), 0)),
+         "condition first"),
+        (lambda D, x, y, f: 0.5 * (_bce(D(torch.cat([x, y], 1)), 1) + _bce(D(torch.cat([x, f.detach()], 1)), 0)).item(),
+         "scalar tensor"),
+    ],
+)
+def test_d_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab04.check_d_loss(wrong)
+
+
+def test_d_loss_with_one_batched_call_passes():
+    def batched(D, x, y, fake):
+        logits = D(torch.cat([torch.cat([x, y], 1), torch.cat([x, fake.detach()], 1)]))
+        real, fake_l = logits.chunk(2)
+        return 0.5 * (_bce(real, 1) + _bce(fake_l, 0))
+    lab04.check_d_loss(batched)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda D, x, y, f, lam=100.0: lam * _bce(D(torch.cat([x, f], 1)), 1) + F.l1_loss(f, y), "multiplies the GAN term"),
+        (lambda D, x, y, f, lam=100.0: _bce(D(f), 1) + lam * F.l1_loss(f, y), "judges the pair"),
+        (lambda D, x, y, f, lam=100.0: _bce(D(torch.cat([x, f], 1)), 0) + lam * F.l1_loss(f, y), "label is wrong"),
+        (lambda D, x, y, f, lam=100.0: -_bce(D(torch.cat([x, f], 1)), 0) + lam * F.l1_loss(f, y), "saturating"),
+        (lambda D, x, y, f, lam=100.0: _bce(D(torch.cat([x, f.detach()], 1)), 1) + lam * F.l1_loss(f, y), "do not detach"),
+        (lambda D, x, y, f, lam=100.0: _bce(D(torch.cat([x, f], 1)), 1) + lam * F.mse_loss(f, y), "not the squared error"),
+        (lambda D, x, y, f, lam=1.0: _bce(D(torch.cat([x, f], 1)), 1) + lam * F.l1_loss(f, y), "default to 100"),
+        (lambda D, x, y, f, lam=100.0: _bce(D(torch.cat([x, f], 1)), 1), "L1 term is missing"),
+    ],
+)
+def test_g_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab04.check_g_loss(wrong)
