@@ -48,6 +48,8 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    "cyclegan": "course_lib.translation.cyclegan:recipe",
+    "munit": "course_lib.translation.munit:recipe",
 }
 
 
