@@ -251,7 +251,7 @@ def test_recipes_and_sizes(monkeypatch):
     quick = munit.recipe("quick")
     assert isinstance(quick.data, ShapesToTextures) and quick.data[0]["B"].shape == (3, 32, 32)
     assert munit.describe(munit.PRESETS["paper"].task())["total"] == 46_594_716
-    small = munit.Preset(size=32, dim=4, n_res=1, mlp_dim=8, dis_dim=4, dis_layers=4, dis_scales=3, steps=1,
+    small = munit.Preset(size=32, dim=4, n_downsample=2, n_res=1, mlp_dim=8, dis_dim=4, dis_layers=4, dis_scales=3, steps=1,
                          batch_size=1, lr=1e-4, lr_step=None)
     monkeypatch.setitem(munit.PRESETS, "quick", small)
     with pytest.raises(ValueError, match="too small for 3 discriminator scales"):

@@ -87,3 +87,9 @@ def test_unpaired_dataset_names(tmp_path):
     assert isinstance(ds, ShapesToTextures) and ds.seed == 1
     with pytest.raises(ValueError, match="horse2zebra"):
         unpaired_dataset(str(tmp_path / "missing"), size=16)
+
+
+def test_item_content_and_style_render_the_paired_item():
+    ds = ShapesToTextures(length=5, size=32, seed=4, paired=True)
+    for i in range(5):
+        assert torch.equal(ds.textured(ds.item_content(i), ds.item_style(i)), ds[i]["B"])

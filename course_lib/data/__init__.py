@@ -37,3 +37,8 @@ __all__ = [
     "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
     "load_photo", "load_texture", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
 ]
+
+# Unpaired procedural domains (topics 06-07: CycleGAN, MUNIT).
+from course_lib.data.unpaired import SeasonScenes, ShapesToTextures  # noqa: E402
+
+__all__ += ["SeasonScenes", "ShapesToTextures"]

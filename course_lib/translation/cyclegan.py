@@ -390,7 +390,7 @@ class Preset:
 #: paper: 256x256, ngf = ndf = 64, 9 blocks, batch 1, lr 2e-4 for 100 epochs then linear decay over
 #: 100 more (the epochs are counted in images of the data set; see :func:`recipe`).
 PRESETS: dict[str, Preset] = {
-    "quick": Preset(size=32, ngf=16, ndf=16, n_blocks=6, steps=500, batch_size=4, lr=1e-3, lr_decay_start=300),
+    "quick": Preset(size=32, ngf=16, ndf=16, n_blocks=6, steps=200, batch_size=4, lr=1e-3, lr_decay_start=100),
     "paper": Preset(size=256, ngf=64, ndf=64, n_blocks=9, steps=200 * 1000, batch_size=1, lr=2e-4,
                     lr_decay_start=100 * 1000),
 }
