@@ -307,3 +307,64 @@ class CINExplorer(_ImageExplorer):
 
         out = stylise_mix(self.net, self.content, style_a, style_b, mix)
         return out, f"{1 - mix:.1f} x style {style_a} + {mix:.1f} x style {style_b}"
+
+
+# --------------------------------------------------------------------------- MUNIT style codes (lecture 07)
+class StyleCodeExplorer:
+    """Sliders over the style code of a trained MUNIT: one input image, the output for the chosen style.
+
+    Each slider sets one of the ``style_dim`` numbers of the style code (the prior is N(0, 1), so
+    -3..3 covers almost all of it); the computation is
+    :func:`course_lib.translation.munit.decode_with_style`. ``last`` holds the latest output,
+    (C, H, W) in [-1, 1].
+
+    Args:
+        task: a trained :class:`~course_lib.translation.munit.MUNITTask`.
+        image: (C, H, W) input in [-1, 1] from the source domain of ``direction``.
+        direction: ``"AtoB"`` or ``"BtoA"``.
+        style: starting style code (default: zeros, the prior's mean).
+    """
+
+    def __init__(self, task: Any, image: Any, direction: str = "AtoB", style: Any = None) -> None:
+        import ipywidgets as w
+        import torch
+        from IPython.display import display
+
+        from course_lib.translation.munit import decode_with_style
+        from course_lib.viz import to_numpy_image
+
+        start = torch.zeros(task.style_dim) if style is None else torch.as_tensor(style, dtype=torch.float32).flatten()
+        if start.numel() != task.style_dim:
+            raise ValueError(f"style must have {task.style_dim} numbers, got {start.numel()}")
+        self.sliders = {
+            f"s{k}": w.FloatSlider(float(start[k]), min=-3.0, max=3.0, step=0.1, description=f"style[{k}]",
+                                   style={"description_width": "60px"}, continuous_update=False)
+            for k in range(task.style_dim)
+        }
+        self.last: Any = None
+        self.out = w.Output()
+
+        def update(**values: float) -> None:
+            code = [values[f"s{k}"] for k in range(task.style_dim)]
+            self.last = decode_with_style(task, image, code, direction)
+            with self.out:
+                self.out.clear_output(wait=True)
+                fig, axes = plt.subplots(1, 2, figsize=(4.4, 2.4))
+                for ax, img, title in zip(axes, (image, self.last), ("input", "output for this style")):
+                    ax.imshow(to_numpy_image(img.clamp(-1, 1), (-1, 1)), interpolation="nearest")
+                    ax.set_title(title, fontsize=9)
+                    ax.axis("off")
+                fig.tight_layout()
+                display(fig)
+                plt.close(fig)
+
+        names = list(self.sliders)
+        half = (len(names) + 1) // 2
+        self.widget = w.HBox([w.VBox([self.sliders[n] for n in names[:half]]),
+                              w.VBox([self.sliders[n] for n in names[half:]]),
+                              w.interactive_output(update, self.sliders), self.out])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -52,3 +52,8 @@ from course_lib.data.paired import (  # noqa: E402
 
 __all__ += ["EdgesToShapes", "GreyToColour", "InMemory", "LabelInstanceFolder", "ProceduralFacades",
             "StreetScenes", "label_colours"]
+
+# Unpaired procedural domains (topics 06-07: CycleGAN, MUNIT).
+from course_lib.data.unpaired import SeasonScenes, ShapesToTextures  # noqa: E402
+
+__all__ += ["SeasonScenes", "ShapesToTextures"]

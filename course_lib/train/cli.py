@@ -57,6 +57,8 @@ RECIPES: dict[str, str] = {
     "srgan": "course_lib.style.recipes:srgan",
     "pix2pix": "course_lib.translation.paired_recipes:pix2pix",
     "pix2pixhd": "course_lib.translation.paired_recipes:pix2pixhd",
+    "cyclegan": "course_lib.translation.cyclegan:recipe",
+    "munit": "course_lib.translation.munit:recipe",
 }
 
 

@@ -1,4 +1,10 @@
-"""Image-to-image translation: pix2pix (paired, lecture 04) and pix2pixHD (lecture 05).
+"""Image-to-image translation: one model family per module.
 
-Import the model families from their modules (``from course_lib.translation import pix2pix``).
+* :mod:`course_lib.translation.pix2pix` (paired, lecture 04) and
+  :mod:`course_lib.translation.pix2pixhd` (lecture 05);
+* :mod:`course_lib.translation.cyclegan` (unpaired, lecture 06) and
+  :mod:`course_lib.translation.munit` (multimodal, lecture 07).
+
+Import the modules explicitly, e.g. ``from course_lib.translation import pix2pix`` or
+``from course_lib.translation.munit import MUNITTask``.
 """

@@ -1,0 +1,311 @@
+"""Graders of lab 06 (CycleGAN): LSGAN losses, cycle-consistency loss, identity loss, image pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+
+
+def _logits(*shape: int, seed: int = 0, shift: float = 0.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * 0.7 + shift
+
+
+def _images(n: int, size: int, seed: int) -> torch.Tensor:
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+# ----------------------------------------------------------------------------- exercise 1: LSGAN
+def reference_lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """CycleGAN's discriminator loss: ``0.5 * (mean((D(real) - 1)^2) + mean(D(fake)^2))``."""
+    return 0.5 * (((d_real - 1) ** 2).mean() + (d_fake**2).mean())
+
+
+def reference_lsgan_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """The generator's LSGAN loss: ``mean((D(G(x)) - 1)^2)``."""
+    return ((d_fake - 1) ** 2).mean()
+
+
+LSGAN_D_CASES = [
+    Case("30x30 PatchGAN scores, batch 1", (_logits(1, 1, 30, 30, seed=1, shift=0.6), _logits(1, 1, 30, 30, seed=2, shift=-0.2)), grad=True),
+    Case("batch of 4, 6x6 scores", (_logits(4, 1, 6, 6, seed=3, shift=0.2), _logits(4, 1, 6, 6, seed=4, shift=0.5)), grad=True),
+    Case("real and fake maps of different sizes", (_logits(2, 1, 8, 8, seed=5), _logits(3, 1, 4, 4, seed=6)), grad=True),
+]
+
+
+def check_lsgan_d_loss(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 1a: the discriminator's least-squares loss, halved."""
+    check_function(
+        "lsgan_d_loss", student_fn, reference_lsgan_d_loss, LSGAN_D_CASES,
+        mistakes=[
+            Mistake("CycleGAN halves the discriminator's loss (0.5 * (real term + fake term)) so that D "
+                    "learns more slowly than G: multiply by 0.5",
+                    lambda r, f: ((r - 1) ** 2).mean() + (f**2).mean()),
+            Mistake("the targets are swapped: real scores should go to 1 and fake scores to 0",
+                    lambda r, f: 0.5 * ((r**2).mean() + ((f - 1) ** 2).mean())),
+            Mistake("that is the binary cross-entropy (vanilla GAN) loss; LSGAN uses squared errors "
+                    "(D(real) - 1)^2 and D(fake)^2",
+                    lambda r, f: 0.5 * (F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                                        + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))),
+            Mistake("use the mean over all scores, not the sum: the loss must not grow with the image size",
+                    lambda r, f: 0.5 * (((r - 1) ** 2).sum() + (f**2).sum())),
+        ],
+        hint="0.5 * (((d_real - 1) ** 2).mean() + (d_fake ** 2).mean())",
+    )
+
+
+LSGAN_G_CASES = [
+    Case("30x30 PatchGAN scores", (_logits(1, 1, 30, 30, seed=7, shift=0.1),), grad=True),
+    Case("batch of 4, 6x6 scores", (_logits(4, 1, 6, 6, seed=8, shift=-0.4),), grad=True),
+]
+
+
+def check_lsgan_g_loss(student_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 1b: the generator's least-squares loss."""
+    check_function(
+        "lsgan_g_loss", student_fn, reference_lsgan_g_loss, LSGAN_G_CASES,
+        mistakes=[
+            Mistake("the generator wants D to call its fakes *real*: push D(G(x)) towards 1, not 0",
+                    lambda f: (f**2).mean()),
+            Mistake("only the discriminator's loss is halved; the generator's is mean((D(G(x)) - 1)^2)",
+                    lambda f: 0.5 * ((f - 1) ** 2).mean()),
+            Mistake("that is the non-saturating BCE loss of a vanilla GAN; LSGAN squares the error",
+                    lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f))),
+            Mistake("use the mean over all scores, not the sum", lambda f: ((f - 1) ** 2).sum()),
+        ],
+        hint="((d_fake - 1) ** 2).mean()",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2: cycle loss
+def reference_cycle_loss(real_a: torch.Tensor, rec_a: torch.Tensor, real_b: torch.Tensor, rec_b: torch.Tensor,
+                         lambda_cycle: float = 10.0) -> torch.Tensor:
+    """``lambda * mean|F(G(a)) - a| + lambda * mean|G(F(b)) - b|``."""
+    return lambda_cycle * ((rec_a - real_a).abs().mean() + (rec_b - real_b).abs().mean())
+
+
+def _cycle_case(name: str, n: int, size: int, seed: int, **kwargs: float) -> Case:
+    a, b = _images(n, size, seed), _images(n, size, seed + 1)
+    rec_a = (a + 0.3 * _images(n, size, seed + 2)).clamp(-1, 1)
+    rec_b = (b + 0.1 * _images(n, size, seed + 3)).clamp(-1, 1)
+    return Case(name, (a, rec_a, b, rec_b), kwargs, grad=True)
+
+
+CYCLE_CASES = [
+    _cycle_case("one 16x16 image per domain", 1, 16, 10),
+    _cycle_case("batch of 3, 8x8", 3, 8, 20),
+    _cycle_case("lambda_cycle = 2", 2, 8, 30, lambda_cycle=2.0),
+]
+
+
+def check_cycle_loss(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 2: the cycle-consistency loss of both directions."""
+    check_function(
+        "cycle_loss", student_fn, reference_cycle_loss, CYCLE_CASES,
+        mistakes=[
+            Mistake("CycleGAN's cycle loss is an L1 loss (mean absolute difference), not a squared error",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * (((ra - a) ** 2).mean() + ((rb - b) ** 2).mean())),
+            Mistake("both directions count: add the B -> A -> B cycle |G(F(b)) - b| to the A -> B -> A one",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * (ra - a).abs().mean()),
+            Mistake("multiply by lambda_cycle (10 in the paper): without it the cycle term is too weak "
+                    "against the adversarial loss",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: (ra - a).abs().mean() + (rb - b).abs().mean()),
+            Mistake("use the mean absolute difference, not the sum over pixels",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * ((ra - a).abs().sum() + (rb - b).abs().sum())),
+            Mistake("use the lambda_cycle argument, not a fixed 10",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: 10.0 * ((ra - a).abs().mean() + (rb - b).abs().mean())),
+            Mistake("lambda_cycle weighs both directions: lambda * L1_A + lambda * L1_B",
+                    lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * (ra - a).abs().mean() + (rb - b).abs().mean()),
+        ],
+        hint="lambda_cycle * ((rec_a - real_a).abs().mean() + (rec_b - real_b).abs().mean())",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 3: identity loss
+def reference_identity_loss(G_AB: nn.Module, G_BA: nn.Module, real_a: torch.Tensor, real_b: torch.Tensor,
+                            lambda_cycle: float = 10.0, lambda_identity: float = 0.5) -> torch.Tensor:
+    """``lambda_cycle * lambda_identity * (mean|G_AB(b) - b| + mean|G_BA(a) - a|)``."""
+    w = lambda_cycle * lambda_identity
+    return w * ((G_AB(real_b) - real_b).abs().mean() + (G_BA(real_a) - real_a).abs().mean())
+
+
+class _ColourShift(nn.Module):
+    """A tiny stand-in generator: a fixed 1x1 colour mix plus a shift (different per direction)."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.conv = nn.Conv2d(3, 3, 1)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.eye(3).view(3, 3, 1, 1) * 0.6 + 0.2 * torch.randn(3, 3, 1, 1, generator=g))
+            self.conv.bias.copy_(0.3 * torch.randn(3, generator=g))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x))
+
+
+def _identity_case(name: str, n: int, size: int, seed: int, **kwargs: float) -> Case:
+    return Case(name, (_ColourShift(seed), _ColourShift(seed + 100), _images(n, size, seed), _images(n, size, seed + 1)),
+                kwargs, grad=True)
+
+
+IDENTITY_CASES = [
+    _identity_case("two different generators, 8x8", 2, 8, 40),
+    _identity_case("batch of 1, 16x16", 1, 16, 50),
+    _identity_case("lambda_identity = 0.1", 2, 8, 60, lambda_identity=0.1),
+]
+
+
+def check_identity_loss(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3: the identity loss (a target-domain image must pass through unchanged)."""
+    check_function(
+        "identity_loss", student_fn, reference_identity_loss, IDENTITY_CASES,
+        mistakes=[
+            Mistake("the identity loss feeds each generator an image that is already in its *target* "
+                    "domain: G_AB(real_b) should equal real_b and G_BA(real_a) should equal real_a "
+                    "(you fed them their source domain)",
+                    lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+                    lambda_cycle * lambda_identity * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean())),
+            Mistake("the weight is lambda_cycle * lambda_identity (10 * 0.5 = 5), not lambda_identity alone",
+                    lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+                    lambda_identity * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean())),
+            Mistake("the weight is lambda_cycle * lambda_identity (10 * 0.5 = 5), not lambda_cycle alone",
+                    lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+                    lambda_cycle * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean())),
+            Mistake("compare G_AB(real_b) with real_b itself (identity), not with real_a",
+                    lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+                    lambda_cycle * lambda_identity * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean())),
+            Mistake("the identity loss is an L1 loss, not a squared error",
+                    lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+                    lambda_cycle * lambda_identity * (((gab(b) - b) ** 2).mean() + ((gba(a) - a) ** 2).mean())),
+        ],
+        hint="w = lambda_cycle * lambda_identity; w * ((G_AB(real_b) - real_b).abs().mean() + (G_BA(real_a) - real_a).abs().mean())",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 4: image pool
+def _distinct(n: int, offset: int, size: int = 4) -> torch.Tensor:
+    """n images whose pixels all equal their id (offset + i), so returned images can be identified."""
+    ids = torch.arange(offset, offset + n, dtype=torch.float32)
+    return ids.view(n, 1, 1, 1).expand(n, 3, size, size).clone()
+
+
+def _ids(images: torch.Tensor) -> list[int]:
+    return [int(round(float(im.flatten()[0]))) for im in images]
+
+
+def _stored_ids(pool: object) -> list[int]:
+    images = getattr(pool, "images", None)
+    if not isinstance(images, list):
+        raise Mismatch("keep the stored images in a list attribute `self.images` (as the template does)")
+    return [int(round(float(torch.as_tensor(im).flatten()[0]))) for im in images]
+
+
+def check_image_pool(pool_class: type) -> None:
+    """Exercise 4: the history pool of generated images."""
+
+    def make(size: int) -> object:
+        return call_student(pool_class, size)
+
+    def query(pool: object, images: torch.Tensor) -> torch.Tensor:
+        out = call_student(pool.query, images)  # type: ignore[attr-defined]
+        if not isinstance(out, torch.Tensor):
+            raise Mismatch(f"query() must return a tensor, got {type(out).__name__}")
+        if tuple(out.shape) != tuple(images.shape):
+            raise Mismatch(f"query() returned shape {tuple(out.shape)} for a batch of shape {tuple(images.shape)}: "
+                           "return one image per input image (torch.stack them)")
+        return out
+
+    def fills_first() -> None:
+        torch.manual_seed(0)
+        pool = make(5)
+        first = query(pool, _distinct(2, 0))
+        second = query(pool, _distinct(3, 2))
+        if _ids(first) + _ids(second) != [0, 1, 2, 3, 4]:
+            raise Mismatch("while the pool is not full, query() must return the new images themselves "
+                           f"(expected ids [0, 1, 2, 3, 4], got {_ids(first) + _ids(second)})")
+        if sorted(_stored_ids(pool)) != [0, 1, 2, 3, 4]:
+            raise Mismatch(f"while the pool is not full every new image is stored: expected ids [0..4] in "
+                           f"self.images, found {sorted(_stored_ids(pool))}")
+
+    def mixes_half_and_replaces() -> None:
+        torch.manual_seed(1)
+        import random
+
+        random.seed(1)
+        pool = make(10)
+        query(pool, _distinct(10, 0))
+        new_returned = 0
+        trials = 300
+        for t in range(trials):
+            before = _stored_ids(pool)
+            new_id = 100 + t
+            out = _ids(query(pool, _distinct(1, new_id)))[0]
+            after = _stored_ids(pool)
+            if len(after) != 10:
+                raise Mismatch(f"a full pool must keep exactly pool_size images; it has {len(after)} after a query")
+            if out == new_id:
+                new_returned += 1
+                if sorted(after) != sorted(before):
+                    raise Mismatch("when the new image is returned, the pool must stay unchanged")
+            elif out in before:
+                expected = sorted([i for i in before if i != out] + [new_id]) if before.count(out) == 1 else None
+                if expected is not None and sorted(after) != expected:
+                    raise Mismatch("when a stored image is returned, the new image must take its place in the "
+                                   "pool (the returned one leaves it)")
+            else:
+                raise Mismatch(f"query() returned an image (id {out}) that is neither the new one nor in the pool")
+        fraction = new_returned / trials
+        if fraction > 0.95:
+            raise Mismatch("once the pool is full, half of the time a *stored* image must be returned; yours "
+                           "always returns the new image, so the discriminator never sees older fakes")
+        if fraction < 0.05:
+            raise Mismatch("once the pool is full, the new image must be returned half of the time; yours "
+                           "(almost) always returns a stored one")
+        if not 0.38 <= fraction <= 0.62:
+            raise Mismatch(f"the new image came back {100 * fraction:.0f}% of the time; it should be about 50% "
+                           "(probability 0.5 per image)")
+
+    def per_image_choice() -> None:
+        torch.manual_seed(2)
+        pool = make(8)
+        query(pool, _distinct(8, 0))
+        mixed = 0
+        for t in range(40):
+            fresh = range(1000 + 4 * t, 1004 + 4 * t)
+            ids = _ids(query(pool, _distinct(4, fresh[0])))
+            new = sum(i in fresh for i in ids)
+            mixed += 0 < new < 4
+        if mixed == 0:
+            raise Mismatch("decide for *each image* of the batch whether to return it or a stored one; "
+                           "yours makes one choice for the whole batch")
+
+    def detached() -> None:
+        pool = make(3)
+        fake = _distinct(2, 0).requires_grad_(True) * 1.0
+        out = query(pool, fake)
+        if out.requires_grad:
+            raise Mismatch("the returned images still require a gradient: detach them (the discriminator's "
+                           "update must not reach the generator, and stored images must not keep its graph)")
+
+    def size_zero() -> None:
+        pool = make(0)
+        images = _distinct(3, 7)
+        out = query(pool, images)
+        if _ids(out) != [7, 8, 9]:
+            raise Mismatch("with pool_size = 0 the pool is off: return the new images unchanged")
+
+    run_cases(
+        "ImagePool",
+        [("stores and returns the first pool_size images", fills_first),
+         ("once full: new image half of the time, else a stored one that it replaces", mixes_half_and_replaces),
+         ("one random choice per image of a batch", per_image_choice),
+         ("returns detached images", detached),
+         ("pool_size = 0 returns the input", size_zero)],
+        hint="for each image: if len(self.images) < self.pool_size: store it and return it; otherwise with "
+             "probability 0.5 return it, else swap it with a random stored image and return that one.",
+    )

@@ -1,0 +1,282 @@
+"""Graders of lab 07 (MUNIT): AdaIN, the AdaIN residual block driven by the MLP, the latent
+reconstruction losses, and translation with sampled style codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.checks.core import Case, Mistake, check_function
+from course_lib.translation.munit import MLP, AdaINGenerator, conv_block, kaiming_init
+
+
+def _randn(*shape: int, seed: int, scale: float = 1.0, shift: float = 0.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * scale + shift
+
+
+# ----------------------------------------------------------------------------- exercise 1: AdaIN
+def reference_adain(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Normalise each channel of each image (biased variance), then scale by ``std`` and shift by ``mean``."""
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return (x - mu) / torch.sqrt(var + eps) * std[:, :, None, None] + mean[:, :, None, None]
+
+
+def _adain_with(dims: tuple[int, ...], unbiased: bool = False) -> Callable[..., torch.Tensor]:
+    def wrong(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+        mu = x.mean(dim=dims, keepdim=True)
+        var = x.var(dim=dims, keepdim=True, unbiased=unbiased)
+        return (x - mu) / torch.sqrt(var + eps) * std[:, :, None, None] + mean[:, :, None, None]
+    return wrong
+
+
+ADAIN_CASES = [
+    Case("2 images, 4 channels, 8x8", (_randn(2, 4, 8, 8, seed=1, scale=2, shift=1), _randn(2, 4, seed=2),
+                                       _randn(2, 4, seed=3, scale=0.5, shift=1)), grad=True),
+    Case("1 image, 3 channels, 5x7", (_randn(1, 3, 5, 7, seed=4, shift=-2), _randn(1, 3, seed=5),
+                                      _randn(1, 3, seed=6, shift=0.5)), grad=True),
+    Case("4 images, 2 channels, 4x4", (_randn(4, 2, 4, 4, seed=7, scale=3), _randn(4, 2, seed=8),
+                                       _randn(4, 2, seed=9, scale=0.3, shift=1)), grad=True),
+]
+
+
+def check_adain(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 1: adaptive instance normalisation with given means and standard deviations."""
+    check_function(
+        "adain", student_fn, reference_adain, ADAIN_CASES,
+        mistakes=[
+            Mistake("instance norm takes statistics per image *and* per channel (dims 2 and 3); you "
+                    "averaged over the batch as well (that is batch norm)", _adain_with((0, 2, 3))),
+            Mistake("instance norm takes statistics per channel; you averaged over the channels as well "
+                    "(that is layer norm)", _adain_with((1, 2, 3))),
+            Mistake("use the biased variance, x.var(dim=(2, 3), unbiased=False), as instance norm does",
+                    _adain_with((2, 3), unbiased=True)),
+            Mistake("scale the normalised features by `std` and shift them by `mean`, not the other way round",
+                    lambda x, m, s, eps=1e-5: reference_adain(x, s, m, eps)),
+            Mistake("normalise first: subtract the per-channel mean and divide by the per-channel standard "
+                    "deviation, then apply std and mean",
+                    lambda x, m, s, eps=1e-5: x * s[:, :, None, None] + m[:, :, None, None]),
+        ],
+        hint="mu = x.mean(dim=(2, 3), keepdim=True); var = x.var(dim=(2, 3), keepdim=True, unbiased=False); "
+             "then (x - mu) / sqrt(var + eps) * std[:, :, None, None] + mean[:, :, None, None]",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2: AdaIN res block
+def reference_adain_res_block(x: torch.Tensor, style: torch.Tensor, mlp: nn.Module, conv1: nn.Module,
+                              conv2: nn.Module) -> torch.Tensor:
+    """``x + AdaIN2(conv2(relu(AdaIN1(conv1(x)))))`` with ``mlp(style) = [mean1, std1, mean2, std2]``."""
+    c = x.shape[1]
+    mean1, std1, mean2, std2 = mlp(style).split(c, dim=1)
+    y = F.relu(reference_adain(conv1(x), mean1, std1))
+    y = reference_adain(conv2(y), mean2, std2)
+    return x + y
+
+
+def _block_variant(order: str = "m1 s1 m2 s2", residual: bool = True, relu_after: bool = False,
+                   reuse_first: bool = False) -> Callable[..., torch.Tensor]:
+    def wrong(x, style, mlp, conv1, conv2):
+        c = x.shape[1]
+        chunks = dict(zip(order.split(), mlp(style).split(c, dim=1)))
+        m2, s2 = (chunks["m1"], chunks["s1"]) if reuse_first else (chunks["m2"], chunks["s2"])
+        y = F.relu(reference_adain(conv1(x), chunks["m1"], chunks["s1"]))
+        y = reference_adain(conv2(y), m2, s2)
+        if relu_after:
+            y = F.relu(y)
+        return x + y if residual else y
+    return wrong
+
+
+def _block_case(name: str, n: int, c: int, size: int, seed: int) -> Case:
+    torch.manual_seed(seed)
+    mlp = kaiming_init(MLP(8, 4 * c, hidden=16))
+    conv1, conv2 = conv_block(c, c, 3, 1, 1)[:2], conv_block(c, c, 3, 1, 1)[:2]
+    return Case(name, (_randn(n, c, size, size, seed=seed + 1), _randn(n, 8, 1, 1, seed=seed + 2), mlp, conv1, conv2),
+                grad=True)
+
+
+BLOCK_CASES = [_block_case("2 images, 4 channels, 8x8", 2, 4, 8, 10),
+               _block_case("1 image, 6 channels, 6x6", 1, 6, 6, 20),
+               _block_case("3 images, 2 channels, 4x4", 3, 2, 4, 30)]
+
+
+def check_adain_res_block(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 2: a residual block whose two AdaINs take their parameters from the style MLP."""
+    check_function(
+        "adain_res_block", student_fn, reference_adain_res_block, BLOCK_CASES,
+        mistakes=[
+            Mistake("split mlp(style) as [mean1, std1, mean2, std2] (C numbers each): the mean comes "
+                    "before the std", _block_variant("s1 m1 s2 m2")),
+            Mistake("split mlp(style) as [mean1, std1, mean2, std2]: all parameters of the first AdaIN "
+                    "come first, then those of the second", _block_variant("m1 m2 s1 s2")),
+            Mistake("a residual block adds its input back: return x + y", _block_variant(residual=False)),
+            Mistake("no ReLU after the second AdaIN: the block is x + AdaIN(conv(relu(AdaIN(conv(x)))))",
+                    _block_variant(relu_after=True)),
+            Mistake("each AdaIN has its own parameters: the second one uses mean2 and std2",
+                    _block_variant(reuse_first=True)),
+        ],
+        hint="mean1, std1, mean2, std2 = mlp(style).split(C, dim=1); y = relu(adain(conv1(x), mean1, std1)); "
+             "y = adain(conv2(y), mean2, std2); return x + y",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 3: latent losses
+def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().mean()
+
+
+def reference_latent_losses(gen_a: AdaINGenerator, gen_b: AdaINGenerator, content_a: torch.Tensor,
+                            content_b: torch.Tensor, style_a: torch.Tensor, style_b: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Translate with the sampled styles, encode again, compare with the codes used (L1 means)."""
+    x_ba = gen_a.decode(content_b, style_a)
+    x_ab = gen_b.decode(content_a, style_b)
+    content_b_rec, style_a_rec = gen_a.encode(x_ba)
+    content_a_rec, style_b_rec = gen_b.encode(x_ab)
+    return {"content_a": _l1(content_a_rec, content_a), "content_b": _l1(content_b_rec, content_b),
+            "style_a": _l1(style_a_rec, style_a), "style_b": _l1(style_b_rec, style_b)}
+
+
+def _latent_wrong_encoder(gen_a, gen_b, ca, cb, sa, sb):
+    x_ba, x_ab = gen_a.decode(cb, sa), gen_b.decode(ca, sb)
+    cb_rec, sa_rec = gen_b.encode(x_ba)
+    ca_rec, sb_rec = gen_a.encode(x_ab)
+    return {"content_a": _l1(ca_rec, ca), "content_b": _l1(cb_rec, cb), "style_a": _l1(sa_rec, sa), "style_b": _l1(sb_rec, sb)}
+
+
+def _latent_wrong_decoder(gen_a, gen_b, ca, cb, sa, sb):
+    x_ba, x_ab = gen_b.decode(cb, sa), gen_a.decode(ca, sb)
+    cb_rec, sa_rec = gen_a.encode(x_ba)
+    ca_rec, sb_rec = gen_b.encode(x_ab)
+    return {"content_a": _l1(ca_rec, ca), "content_b": _l1(cb_rec, cb), "style_a": _l1(sa_rec, sa), "style_b": _l1(sb_rec, sb)}
+
+
+def _latent_swapped_targets(gen_a, gen_b, ca, cb, sa, sb):
+    out = reference_latent_losses(gen_a, gen_b, ca, cb, sa, sb)
+    x_ba, x_ab = gen_a.decode(cb, sa), gen_b.decode(ca, sb)
+    _, sa_rec = gen_a.encode(x_ba)
+    _, sb_rec = gen_b.encode(x_ab)
+    return {**out, "style_a": _l1(sa_rec, sb), "style_b": _l1(sb_rec, sa)}
+
+
+def _latent_content_targets_swapped(gen_a, gen_b, ca, cb, sa, sb):
+    out = reference_latent_losses(gen_a, gen_b, ca, cb, sa, sb)
+    x_ba, x_ab = gen_a.decode(cb, sa), gen_b.decode(ca, sb)
+    cb_rec, _ = gen_a.encode(x_ba)
+    ca_rec, _ = gen_b.encode(x_ab)
+    return {**out, "content_a": _l1(cb_rec, ca), "content_b": _l1(ca_rec, cb)}
+
+
+def _latent_mse(gen_a, gen_b, ca, cb, sa, sb):
+    x_ba, x_ab = gen_a.decode(cb, sa), gen_b.decode(ca, sb)
+    cb_rec, sa_rec = gen_a.encode(x_ba)
+    ca_rec, sb_rec = gen_b.encode(x_ab)
+    mse = lambda a, b: ((a - b) ** 2).mean()
+    return {"content_a": mse(ca_rec, ca), "content_b": mse(cb_rec, cb), "style_a": mse(sa_rec, sa), "style_b": mse(sb_rec, sb)}
+
+
+def _gen(seed: int, channels: int = 3) -> AdaINGenerator:
+    torch.manual_seed(seed)
+    return kaiming_init(AdaINGenerator(channels, dim=4, style_dim=8, n_downsample=2, n_res=1, mlp_dim=16))
+
+
+def _latent_case(name: str, n: int, size: int, seed: int) -> Case:
+    gen_a, gen_b = _gen(seed), _gen(seed + 1)
+    with torch.no_grad():
+        content_a, _ = gen_a.encode(_randn(n, 3, size, size, seed=seed + 2).tanh())
+        content_b, _ = gen_b.encode(_randn(n, 3, size, size, seed=seed + 3).tanh())
+    return Case(name, (gen_a, gen_b, content_a, content_b, _randn(n, 8, 1, 1, seed=seed + 4),
+                       _randn(n, 8, 1, 1, seed=seed + 5)))
+
+
+LATENT_CASES = [_latent_case("2 images per domain, 16x16", 2, 16, 40), _latent_case("1 image, 32x32", 1, 32, 50)]
+
+
+def check_latent_losses(student_fn: Callable[..., dict[str, torch.Tensor]]) -> None:
+    """Exercise 3: the content and style reconstruction losses after a cross-domain translation."""
+    check_function(
+        "latent_losses", student_fn, reference_latent_losses, LATENT_CASES,
+        mistakes=[
+            Mistake("x_ab = gen_b.decode(content_a, style_b) is a *B* image, so B's encoder (gen_b.encode) "
+                    "reads it back, and A's encoder reads x_ba", _latent_wrong_encoder),
+            Mistake("translating A -> B decodes A's content with *B's* decoder: x_ab = gen_b.decode(content_a, "
+                    "style_b), x_ba = gen_a.decode(content_b, style_a)", _latent_wrong_decoder),
+            Mistake("the style read back from x_ba (a B -> A translation made with style_a) must match style_a, "
+                    "and the one from x_ab must match style_b", _latent_swapped_targets),
+            Mistake("the content read back from x_ab must match content_a (the content it was made from), "
+                    "and the one from x_ba must match content_b", _latent_content_targets_swapped),
+            Mistake("MUNIT's reconstruction losses are L1 (mean absolute difference), not squared errors",
+                    _latent_mse),
+        ],
+        hint="x_ba = gen_a.decode(content_b, style_a); x_ab = gen_b.decode(content_a, style_b); "
+             "content_b_rec, style_a_rec = gen_a.encode(x_ba); content_a_rec, style_b_rec = gen_b.encode(x_ab)",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 4: style sampling
+def reference_translate_multimodal(gen_a: AdaINGenerator, gen_b: AdaINGenerator, x_a: torch.Tensor,
+                                   n_styles: int, seed: int = 0) -> torch.Tensor:
+    """(N, n_styles, C, H, W): A's content decoded by B with ``n_styles`` codes from N(0, I)."""
+    g = torch.Generator().manual_seed(seed)
+    content, _ = gen_a.encode(x_a)
+    styles = torch.randn(n_styles, gen_b.style_dim, 1, 1, generator=g)
+    n = x_a.shape[0]
+    return torch.stack([gen_b.decode(content, styles[k:k + 1].expand(n, -1, -1, -1)) for k in range(n_styles)], 1)
+
+
+def _multimodal_uniform(gen_a, gen_b, x_a, n_styles, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    content, _ = gen_a.encode(x_a)
+    styles = torch.rand(n_styles, gen_b.style_dim, 1, 1, generator=g)
+    return torch.stack([gen_b.decode(content, styles[k:k + 1].expand(x_a.shape[0], -1, -1, -1)) for k in range(n_styles)], 1)
+
+
+def _multimodal_decoder_a(gen_a, gen_b, x_a, n_styles, seed=0):
+    return reference_translate_multimodal(gen_a, gen_a, x_a, n_styles, seed)
+
+
+def _multimodal_encoder_b(gen_a, gen_b, x_a, n_styles, seed=0):
+    return reference_translate_multimodal(gen_b, gen_b, x_a, n_styles, seed)
+
+
+def _multimodal_own_style(gen_a, gen_b, x_a, n_styles, seed=0):
+    content, style = gen_a.encode(x_a)
+    return torch.stack([gen_b.decode(content, style) for _ in range(n_styles)], 1)
+
+
+def _multimodal_styles_per_image(gen_a, gen_b, x_a, n_styles, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    content, _ = gen_a.encode(x_a)
+    outs = [gen_b.decode(content, torch.randn(x_a.shape[0], gen_b.style_dim, 1, 1, generator=g)) for _ in range(n_styles)]
+    return torch.stack(outs, 1)
+
+
+def _multimodal_case(name: str, n: int, n_styles: int, size: int, seed: int) -> Case:
+    return Case(name, (_gen(seed), _gen(seed + 1), _randn(n, 3, size, size, seed=seed + 2).tanh(), n_styles),
+                {"seed": seed})
+
+
+MULTIMODAL_CASES = [_multimodal_case("1 image, 3 styles", 1, 3, 16, 60),
+                    _multimodal_case("2 images, 4 styles", 2, 4, 16, 70)]
+
+
+def check_translate_multimodal(student_fn: Callable[..., torch.Tensor]) -> None:
+    """Exercise 4: several translations of each image with style codes drawn from the prior."""
+    check_function(
+        "translate_multimodal", student_fn, reference_translate_multimodal, MULTIMODAL_CASES,
+        mistakes=[
+            Mistake("MUNIT's style prior is the standard normal N(0, I): use torch.randn, not torch.rand "
+                    "(uniform in [0, 1))", _multimodal_uniform),
+            Mistake("the output is a B image: decode with gen_b, not gen_a", _multimodal_decoder_a),
+            Mistake("x_a is an A image: take its content with gen_a.encode, not gen_b", _multimodal_encoder_b),
+            Mistake("every output uses x_a's own style, so all of them are the same: draw new style codes "
+                    "from N(0, I) instead", _multimodal_own_style),
+            Mistake("draw n_styles codes once, torch.randn(n_styles, style_dim, 1, 1, generator=g), and use "
+                    "code k for column k of every image (you drew a new code per image)",
+                    _multimodal_styles_per_image),
+        ],
+        hint="g = torch.Generator().manual_seed(seed); styles = torch.randn(n_styles, gen_b.style_dim, 1, 1, "
+             "generator=g); column k = gen_b.decode(content, styles[k:k+1].expand(N, -1, -1, -1))",
+    )

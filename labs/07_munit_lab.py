@@ -1,0 +1,189 @@
+# %% [markdown]
+# # Lab 07 · MUNIT: AdaIN decoder, latent reconstruction, style sampling
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/07_munit_lab.ipynb)
+
+# %% [markdown]
+# MUNIT splits an image into a **content** code (a spatial map shared by both domains) and a
+# **style** code (8 numbers, specific to a domain). Its decoder injects the style through AdaIN,
+# and its training asks that both codes survive a translation. You will write:
+#
+# 1. `adain`: adaptive instance normalisation with given means and standard deviations;
+# 2. `adain_res_block`: the decoder's residual block, its AdaIN parameters computed by an MLP from
+#    the style code;
+# 3. `latent_losses`: the content and style reconstruction losses after a cross-domain translation;
+# 4. `translate_multimodal`: several translations of one image with style codes drawn from the prior.
+#
+# At the end, a small MUNIT trained with the library translates sketches into textured shapes and
+# your `translate_multimodal` draws several of them per sketch.
+#
+# **How it works.** Replace each `raise NotImplementedError(...)` with your code, run the cell, then
+# run the check cell below it. Do not edit the check cells: they are how your lab is graded
+# (`pytest --nbval-lax 07_munit_lab.ipynb`).
+#
+# **Time:** about 45 minutes; the final training takes about a minute on a laptop CPU.
+
+# %%
+# Set-up: on Colab, install course_lib from the course repository (torch is already there).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+
+import course_lib
+
+setup = course_lib.setup(seed=0)
+
+# %%
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib import by_mode
+from course_lib.checks import lab07
+from course_lib.data.unpaired import ShapesToTextures
+from course_lib.train import TrainConfig, Trainer
+from course_lib.translation import munit
+from course_lib.viz import show_rows
+
+# %% [markdown]
+# ## Exercise 1 · AdaIN
+#
+# Instance normalisation removes each channel's mean and standard deviation, image by image; AdaIN
+# then imposes new ones (Huang & Belongie 2017, lecture 03):
+#
+# $$\mathrm{AdaIN}(x, \mu_s, \sigma_s) = \sigma_s\,\frac{x - \mu(x)}{\sqrt{\sigma^2(x) + \epsilon}} + \mu_s$$
+#
+# where $\mu(x)$ and $\sigma^2(x)$ are computed over the height and width of each channel of each
+# image (use the *biased* variance, `unbiased=False`). In style transfer $\mu_s, \sigma_s$ come
+# from a style image's features; in MUNIT they are produced by an MLP from the style code.
+# `x` is (N, C, H, W); `mean` and `std` are (N, C).
+
+# %%
+def adain(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """(N, C, H, W) features, (N, C) target means and stds -> (N, C, H, W)."""
+    # YOUR CODE HERE
+    raise NotImplementedError('adain: not written yet. Hint: statistics over dim=(2, 3) with keepdim=True; mean[:, :, None, None] broadcasts')
+
+
+# %%
+lab07.check_adain(adain)
+
+# %% [markdown]
+# ## Exercise 2 · The AdaIN residual block, driven by the MLP
+#
+# MUNIT's decoder starts with residual blocks whose normalisations are AdaIN. The style code
+# (N, 8, 1, 1) goes through an MLP that outputs every AdaIN parameter of the decoder at once; for
+# one block with C channels that is 4C numbers per image, in the order
+# `[mean1, std1, mean2, std2]` (C each). The block computes
+#
+# $$x + \mathrm{AdaIN}_2\big(\mathrm{conv}_2(\mathrm{ReLU}(\mathrm{AdaIN}_1(\mathrm{conv}_1(x))))\big)$$
+#
+# `conv1` and `conv2` are given (3x3 convolutions with reflection padding, C -> C channels); use
+# your `adain`.
+
+# %%
+def adain_res_block(x: torch.Tensor, style: torch.Tensor, mlp: nn.Module, conv1: nn.Module,
+                    conv2: nn.Module) -> torch.Tensor:
+    """(N, C, H, W) features and (N, style_dim, 1, 1) style codes -> (N, C, H, W)."""
+    # YOUR CODE HERE
+    raise NotImplementedError('adain_res_block: not written yet. Hint: params = mlp(style) has shape (N, 4C); params.split(C, dim=1) gives four (N, C) pieces')
+
+
+# %%
+lab07.check_adain_res_block(adain_res_block)
+
+# %% [markdown]
+# Nothing in the block looks at the style except through AdaIN: the *content* flows through the
+# convolutions, the *style* sets each channel's mean and spread. Change the style code and the same
+# shapes come out with other colours and textures.
+#
+# ## Exercise 3 · Latent reconstruction
+#
+# MUNIT has no pairs and no cycle back to the input image (by default). Instead it asks the codes
+# to survive a translation (lecture 07, "cross-domain translation"). With A's content `content_a`
+# and a style `style_b` drawn from N(0, I), the translation is `x_ab = gen_b.decode(content_a, style_b)`;
+# encoding `x_ab` with B's encoder must give back `content_a` and `style_b`. The same holds the other
+# way, with `x_ba = gen_a.decode(content_b, style_a)`. Return the four L1 losses (mean absolute
+# differences) in a dict with keys `"content_a"`, `"content_b"`, `"style_a"`, `"style_b"`.
+#
+# A generator has `encode(x) -> (content, style)` and `decode(content, style) -> image`.
+
+# %%
+def latent_losses(gen_a, gen_b, content_a: torch.Tensor, content_b: torch.Tensor, style_a: torch.Tensor,
+                  style_b: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Content and style reconstruction losses of both translation directions."""
+    # YOUR CODE HERE
+    raise NotImplementedError('latent_losses: not written yet. Hint: x_ab is a B image, so gen_b.encode(x_ab) gives (content_a_rec, style_b_rec)')
+
+
+# %%
+lab07.check_latent_losses(latent_losses)
+
+# %% [markdown]
+# Why does the style loss matter? Without it, nothing forces the decoder to *use* the style code:
+# it could ignore it and produce one output per content (the mode collapse of pix2pix and
+# CycleGAN). Asking that the random code can be read back from the output means the output must
+# carry it.
+#
+# ## Exercise 4 · Sampling styles
+#
+# To translate an A image into B in several ways: take its content with A's encoder, draw
+# `n_styles` codes from B's prior N(0, I), and decode the content with each code using B's decoder.
+# Draw the codes in one call, `torch.randn(n_styles, gen_b.style_dim, 1, 1, generator=g)` with
+# `g = torch.Generator().manual_seed(seed)`, and use code `k` for output `k` of every image.
+# Return a tensor of shape (N, n_styles, C, H, W).
+
+# %%
+def translate_multimodal(gen_a, gen_b, x_a: torch.Tensor, n_styles: int, seed: int = 0) -> torch.Tensor:
+    """(N, C, H, W) A images -> (N, n_styles, C, H, W) B translations, one per sampled style."""
+    # YOUR CODE HERE
+    raise NotImplementedError('translate_multimodal: not written yet. Hint: styles[k:k+1].expand(N, -1, -1, -1) gives every image style k; torch.stack(outputs, dim=1)')
+
+
+# %%
+lab07.check_translate_multimodal(translate_multimodal)
+
+# %% [markdown]
+# ## Putting it together
+#
+# A small MUNIT (`course_lib.translation.munit.MUNITTask`, the quick preset) learns sketches (A)
+# <-> textured shapes (B) from unpaired samples. Then your `translate_multimodal` draws several
+# textured versions of each held-out sketch. Diversity is measured as the mean L1 distance between
+# the outputs made from the same sketch; a deterministic translation such as CycleGAN's scores 0.
+
+# %%
+p = munit.preset("quick")
+size = by_mode(quick=p.size, full=64)
+steps = by_mode(quick=150, full=20_000)
+torch.manual_seed(0)
+task = p.task(lr=by_mode(quick=p.lr, full=1e-4))
+history = Trainer(task, ShapesToTextures(length=5000, size=size, seed=0),
+                  TrainConfig(steps=steps, batch_size=p.batch_size, log_every=25)).fit()
+print(f"trained {steps} steps in {history.seconds:.0f} s; image reconstruction L1 "
+      f"{history.values['G/recon_x'][0]:.3f} -> {history.last('G/recon_x'):.3f}")
+
+held_out = ShapesToTextures(length=8, size=size, seed=1, paired=True).pairs()
+task.eval()
+with torch.no_grad():
+    outputs = translate_multimodal(task.gen_a, task.gen_b, held_out["A"], n_styles=5, seed=0)
+task.train()
+diversity = munit.mean_pairwise_distance(outputs)
+print(f"diversity of 5 translations per sketch: {diversity:.3f} (a one-to-one translation: 0)")
+assert diversity > 0.05, "different style codes should give visibly different outputs"
+fig = show_rows({"sketch": held_out["A"][:6], **{f"style {k}": outputs[:6, k].clamp(-1, 1) for k in range(5)}},
+                value_range=(-1, 1))
+
+# %% [markdown]
+# ## Questions
+#
+# 1. The content encoder uses instance normalisation but the style encoder uses none. Why?
+#
+# *Your answer here.*
+#
+# 2. Your translations use styles drawn from N(0, I). How would you instead make a sketch look
+#    like one particular textured shape (example-guided translation)?
+#
+# *Your answer here.*

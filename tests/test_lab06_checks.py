@@ -1,0 +1,183 @@
+"""Lab 06's graders pass the reference, fail the stub, and name plausible wrong answers."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks import CheckFailure, lab06
+from course_lib.translation.cyclegan import ImagePool
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+class StubPool:
+    def __init__(self, pool_size=50):
+        self.pool_size, self.images = pool_size, []
+
+    def query(self, images):
+        raise NotImplementedError("query: not written yet")
+
+
+def test_reference_solutions_pass():
+    lab06.check_lsgan_d_loss(lab06.reference_lsgan_d_loss)
+    lab06.check_lsgan_g_loss(lab06.reference_lsgan_g_loss)
+    lab06.check_cycle_loss(lab06.reference_cycle_loss)
+    lab06.check_identity_loss(lab06.reference_identity_loss)
+    lab06.check_image_pool(ImagePool)  # the library's pool is the reference
+
+
+@pytest.mark.parametrize("check, fn", [
+    (lab06.check_lsgan_d_loss, stub), (lab06.check_lsgan_g_loss, stub), (lab06.check_cycle_loss, stub),
+    (lab06.check_identity_loss, stub), (lab06.check_image_pool, StubPool),
+])
+def test_untouched_exercises_fail_as_not_implemented(check, fn):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(fn)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda r, f: ((r - 1) ** 2).mean() + (f ** 2).mean(), "multiply by 0.5"),
+    (lambda r, f: 0.5 * ((r ** 2).mean() + ((f - 1) ** 2).mean()), "targets are swapped"),
+    (lambda r, f: 0.5 * (F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                         + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))), "binary cross-entropy"),
+    (lambda r, f: 0.5 * (((r - 1) ** 2).sum() + (f ** 2).sum()), "not the sum"),
+    (lambda r, f: torch.tensor(float(0.5 * (((r - 1) ** 2).mean() + (f ** 2).mean()).detach())), "detached"),
+])
+def test_lsgan_d_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab06.check_lsgan_d_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda f: (f ** 2).mean(), "towards 1, not 0"),
+    (lambda f: 0.5 * ((f - 1) ** 2).mean(), "only the discriminator's loss is halved"),
+    (lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f)), "non-saturating BCE"),
+    (lambda f: ((f - 1) ** 2).sum(), "not the sum"),
+])
+def test_lsgan_g_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab06.check_lsgan_g_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * (((ra - a) ** 2).mean() + ((rb - b) ** 2).mean()), "L1 loss"),
+    (lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * (ra - a).abs().mean(), "both directions count"),
+    (lambda a, ra, b, rb, lambda_cycle=10.0: (ra - a).abs().mean() + (rb - b).abs().mean(), "multiply by lambda_cycle"),
+    (lambda a, ra, b, rb, lambda_cycle=10.0: lambda_cycle * ((ra - a).abs().sum() + (rb - b).abs().sum()), "not the sum"),
+    (lambda a, ra, b, rb, lambda_cycle=10.0: 10.0 * ((ra - a).abs().mean() + (rb - b).abs().mean()), "not a fixed 10"),
+])
+def test_cycle_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab06.check_cycle_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     5 * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "target\\* domain"),
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     lambda_identity * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_identity alone"),
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     lambda_cycle * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_cycle alone"),
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     5 * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean()), "not with real_a"),
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     5 * ((gab(b).detach() - b).abs().mean() + (gba(a).detach() - a).abs().mean()), "gradient"),
+])
+def test_identity_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab06.check_identity_loss(wrong)
+
+
+class NoHistory(StubPool):
+    def query(self, images):
+        return images.detach()
+
+
+class StoresButAlwaysNew(StubPool):
+    def query(self, images):
+        for im in images.detach():
+            if len(self.images) < self.pool_size:
+                self.images.append(im)
+        return images.detach()
+
+
+class NeverReplaces(StubPool):
+    def query(self, images):
+        out = []
+        for im in images.detach():
+            if len(self.images) < self.pool_size:
+                self.images.append(im)
+                out.append(im)
+            elif torch.rand(()) < 0.5:
+                out.append(self.images[int(torch.randint(self.pool_size, ()))])
+            else:
+                out.append(im)
+        return torch.stack(out)
+
+
+class AlwaysStored(StubPool):
+    def query(self, images):
+        out = []
+        for im in images.detach():
+            if len(self.images) < self.pool_size:
+                self.images.append(im)
+                out.append(im)
+            else:
+                k = int(torch.randint(self.pool_size, ()))
+                out.append(self.images[k])
+                self.images[k] = im
+        return torch.stack(out)
+
+
+class OneChoicePerBatch(StubPool):
+    def query(self, images):
+        images = images.detach()
+        if len(self.images) < self.pool_size:
+            self.images.extend(list(images))
+            return images
+        if torch.rand(()) < 0.5:
+            return images
+        idx = torch.randint(self.pool_size, (len(images),))
+        out = torch.stack([self.images[int(k)] for k in idx])
+        for k, im in zip(idx, images):
+            self.images[int(k)] = im
+        return out
+
+
+class NotDetached(StubPool):
+    def query(self, images):
+        out = []
+        for im in images:
+            if len(self.images) < self.pool_size:
+                self.images.append(im)
+                out.append(im)
+            elif torch.rand(()) < 0.5:
+                k = int(torch.randint(self.pool_size, ()))
+                out.append(self.images[k])
+                self.images[k] = im
+            else:
+                out.append(im)
+        return torch.stack(out)
+
+
+class IgnoresZero(StubPool):
+    def query(self, images):
+        if self.pool_size == 0:
+            return torch.zeros_like(images)
+        return ImagePool.query(self, images)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (NoHistory, "every new image is stored"),
+    (StoresButAlwaysNew, "always returns the new image"),
+    (NeverReplaces, "must take its place"),
+    (AlwaysStored, "half of the time"),
+    (OneChoicePerBatch, "for \\*each image\\*"),
+    (NotDetached, "detach them"),
+    (IgnoresZero, "pool is off"),
+])
+def test_image_pool_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab06.check_image_pool(wrong)

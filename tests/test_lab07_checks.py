@@ -1,0 +1,94 @@
+"""Lab 07's graders pass the reference, fail the stub, and name plausible wrong answers."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks import CheckFailure, lab07
+from course_lib.translation import munit
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab07.check_adain(lab07.reference_adain)
+    lab07.check_adain(munit.adaptive_instance_norm)  # the library's AdaIN is the same function
+    lab07.check_adain_res_block(lab07.reference_adain_res_block)
+    lab07.check_latent_losses(lab07.reference_latent_losses)
+    lab07.check_translate_multimodal(lab07.reference_translate_multimodal)
+
+
+def test_library_block_and_losses_agree_with_the_graders():
+    torch.manual_seed(0)
+    block = munit.AdaINResBlock(4)
+    mlp = munit.MLP(8, 16, hidden=16)
+    x, s = torch.randn(2, 4, 6, 6), torch.randn(2, 8, 1, 1)
+    assert torch.allclose(block(x, mlp(s)), lab07.reference_adain_res_block(x, s, mlp, block.conv1, block.conv2), atol=1e-6)
+    gen_a, gen_b = lab07._gen(1), lab07._gen(2)
+    xa, xb = torch.randn(2, 3, 16, 16).tanh(), torch.randn(2, 3, 16, 16).tanh()
+    ca, cb = gen_a.encode(xa)[0], gen_b.encode(xb)[0]
+    sa, sb = torch.randn(2, 8, 1, 1), torch.randn(2, 8, 1, 1)
+    ours = munit.latent_reconstruction_losses(gen_a, gen_b, ca, cb, sa, sb, gen_b.decode(ca, sb), gen_a.decode(cb, sa))
+    ref = lab07.reference_latent_losses(gen_a, gen_b, ca, cb, sa, sb)
+    assert all(torch.allclose(ours[k], ref[k]) for k in ref)
+
+
+@pytest.mark.parametrize("check", [lab07.check_adain, lab07.check_adain_res_block, lab07.check_latent_losses,
+                                   lab07.check_translate_multimodal])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab07._adain_with((0, 2, 3)), "that is batch norm"),
+    (lab07._adain_with((1, 2, 3)), "that is layer norm"),
+    (lab07._adain_with((2, 3), unbiased=True), "biased variance"),
+    (lambda x, m, s, eps=1e-5: lab07.reference_adain(x, s, m, eps), "not the other way round"),
+    (lambda x, m, s, eps=1e-5: x * s[:, :, None, None] + m[:, :, None, None], "normalise first"),
+    (lambda x, m, s, eps=1e-5: lab07.reference_adain(x.detach(), m.detach(), s.detach(), eps), "detached"),
+])
+def test_adain_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab07.check_adain(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab07._block_variant("s1 m1 s2 m2"), "the mean comes before the std"),
+    (lab07._block_variant("m1 m2 s1 s2"), "all parameters of the first AdaIN"),
+    (lab07._block_variant(residual=False), "adds its input back"),
+    (lab07._block_variant(relu_after=True), "no ReLU after the second AdaIN"),
+    (lab07._block_variant(reuse_first=True), "uses mean2 and std2"),
+    (lambda x, s, mlp, c1, c2: x + c2(F.relu(c1(x))), "differs from the reference"),
+])
+def test_adain_res_block_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab07.check_adain_res_block(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab07._latent_wrong_encoder, "B's encoder"),
+    (lab07._latent_wrong_decoder, "with \\*B's\\* decoder"),
+    (lab07._latent_swapped_targets, "must match style_a"),
+    (lab07._latent_content_targets_swapped, "must match content_a"),
+    (lab07._latent_mse, "not squared errors"),
+    (lambda *args: {k: v for k, v in lab07.reference_latent_losses(*args).items() if k != "style_b"}, "missing the keys"),
+])
+def test_latent_losses_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab07.check_latent_losses(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lab07._multimodal_uniform, "standard normal"),
+    (lab07._multimodal_decoder_a, "decode with gen_b"),
+    (lab07._multimodal_encoder_b, "gen_a.encode"),
+    (lab07._multimodal_own_style, "own style"),
+    (lab07._multimodal_styles_per_image, "new code per image"),
+    (lambda ga, gb, x, n, seed=0: lab07.reference_translate_multimodal(ga, gb, x, n, seed).transpose(0, 1), "shape"),
+])
+def test_translate_multimodal_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab07.check_translate_multimodal(wrong)
