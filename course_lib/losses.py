@@ -107,8 +107,8 @@ def gram_matrix(features: torch.Tensor, normalize: bool = False) -> torch.Tensor
 
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
     """Gatys' per-layer style loss ``E_l = 1 / (4 N_l^2 M_l^2) * sum (G - A)^2`` (summed over the batch)."""
+    g = gram_matrix(features)  # checks that features are (N, C, H, W) before they are unpacked
     _, c, h, w = features.shape
-    g = gram_matrix(features)
     if g.shape[-2:] != target_gram.shape[-2:]:
         raise ValueError(f"target Gram {tuple(target_gram.shape)} does not match features with {c} channels")
     return ((g - target_gram) ** 2).sum() / (4 * c**2 * (h * w) ** 2)

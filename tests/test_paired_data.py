@@ -192,3 +192,15 @@ def test_cli_rejects_unknown_data():
 
     with pytest.raises(SystemExit, match="neither a folder nor one of"):
         pix2pix("quick", "horse2zebra")
+
+
+def test_empty_label_folder_and_out_of_range_label_colours(tmp_path):
+    (tmp_path / "train_label").mkdir()
+    (tmp_path / "train_img").mkdir()
+    with pytest.raises(ValueError, match="no label maps in .*train_label.*train_img/"):
+        LabelInstanceFolder(tmp_path)
+    palette = np.zeros((3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"label ids must be in \[0, 2\], got \[0, 3\]"):
+        label_colours(torch.tensor([[0, 3]]), palette)
+    with pytest.raises(ValueError, match=r"got \[-1, 0\]"):
+        label_colours(torch.tensor([[-1, 0]]), palette)

@@ -321,3 +321,21 @@ def test_same_class_boundaries_are_the_ones_labels_cannot_show():
     inst = torch.tensor([[[5, 5, 6, 6, 7, 7]]])
     got = same_class_boundaries(labels, inst)[0, 0, 0]
     assert got.tolist() == [False, True, True, False, False, False]  # 5|6 is one class; 6|7 is a class border
+
+
+def test_discriminator_encoder_and_label_errors():
+    with pytest.raises(ValueError, match="num_D must be >= 1, got 0"):
+        MultiscaleDiscriminator(6, ndf=4, num_D=0)
+    d = MultiscaleDiscriminator(6, ndf=4, n_layers=2, num_D=2)
+    with pytest.raises(ValueError, match="must have 6 channels, got 3.*in_channels=3"):
+        d(torch.rand(1, 3, 32, 32))  # the condition was not stacked with the image
+    with pytest.raises(ValueError, match=r"kmeans needs a non-empty \(M, D\) matrix"):
+        kmeans(torch.zeros(0, 3), 2)
+    with pytest.raises(ValueError, match=r"instances \(1, 4, 4\) do not match features \(1, 3, 8, 8\)"):
+        instance_average_pool(torch.rand(1, 3, 8, 8), torch.zeros(1, 4, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"negative ids \(min -1\).*void"):
+        one_hot(torch.full((1, 4, 4), -1), 3)
+    with pytest.raises(ValueError, match=r"ids in \[0, 5\] but label_nc = 3.*at least 6"):
+        one_hot(torch.tensor([[[0, 5]]]), 3)
+    with pytest.raises(TypeError, match=r"integer ids.*\.long\(\)"):
+        one_hot(torch.zeros(1, 4, 4), 3)  # a float map (e.g. resized with interpolation)

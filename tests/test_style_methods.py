@@ -394,3 +394,18 @@ def test_sr_pixel_training_beats_bicubic_quickly():
     b = torch.utils.data.default_collate([test[i] for i in range(16)])
     scores = evaluate({"bicubic": bicubic(b["lr"]), "pixel": upscale(g, b["lr"])}, b["hr"])
     assert scores["pixel"].psnr > scores["bicubic"].psnr
+
+
+def test_sr_and_cin_constructor_and_input_errors():
+    from course_lib.style import superres
+
+    with pytest.raises(ValueError, match="factor must be 2 or 4, got 3"):
+        superres.SRResNet(factor=3)
+    with pytest.raises(ValueError, match=r"SRResNet expects \(N, 3, h, w\)"):
+        superres.SRResNet(channels=4, n_blocks=1)(torch.rand(1, 1, 8, 8))
+    with pytest.raises(ValueError, match=r"judges 96x96 images, got \(64, 64\)"):
+        superres.SRDiscriminator(96, channels=4)(torch.rand(1, 3, 64, 64))
+    with pytest.raises(ValueError, match="n_styles must be >= 1, got 0"):
+        cin.ConditionalInstanceNorm2d(3, n_styles=0)
+    with pytest.raises(ValueError, match=r"expected \(N, 3, H, W\) features"):
+        cin.ConditionalInstanceNorm2d(3, n_styles=2)(torch.rand(3, 4, 4), 0)

@@ -86,3 +86,51 @@ def test_perceptual_loss_is_zero_for_identical_images_and_has_gradients():
     loss = losses.perceptual_loss(net, x, y, distance="l1")
     loss.backward()
     assert x.grad.abs().sum() > 0
+
+
+def test_gram_and_style_loss_are_batched_hand_computed():
+    # Two images in one batch: each gets its own Gram matrix, and Gatys' E_l sums over the batch.
+    f1 = torch.tensor([[[1.0, 2.0], [0.0, 1.0]], [[0.0, 1.0], [2.0, 0.0]]])  # G = [[6, 2], [2, 5]]
+    f2 = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]])  # G = [[1, 1], [1, 2]]
+    f = torch.stack([f1, f2])  # (2, 2, 2, 2)
+    g = losses.gram_matrix(f)
+    assert g.shape == (2, 2, 2)
+    assert torch.equal(g, torch.tensor([[[6.0, 2.0], [2.0, 5.0]], [[1.0, 1.0], [1.0, 2.0]]]))
+    a = torch.zeros(1, 2, 2)  # one target for the whole batch (broadcast)
+    expected = ((36 + 4 + 4 + 25) + (1 + 1 + 1 + 4)) / (4 * 2**2 * 4**2)
+    assert torch.allclose(losses.style_layer_loss(f, a), torch.tensor(expected))
+    assert torch.allclose(losses.gram_matrix(f, normalize=True), g / (2 * 2 * 2))
+
+
+def test_feature_losses_reject_bad_input():
+    f = torch.rand(1, 2, 3, 3)
+    with pytest.raises(ValueError, match=r"gram_matrix expects \(N, C, H, W\) features, got shape \(2, 3\)"):
+        losses.style_layer_loss(torch.rand(2, 3), torch.zeros(1, 3, 3))
+    with pytest.raises(ValueError, match=r"target Gram \(1, 3, 3\) does not match features with 2 channels"):
+        losses.style_layer_loss(f, torch.zeros(1, 3, 3))
+    with pytest.raises(ValueError, match="target_grams is empty"):
+        losses.style_loss({"l": f}, {})
+    with pytest.raises(KeyError, match=r"lack the style layers \['m'\]"):
+        losses.style_loss({"l": f}, {"m": torch.zeros(1, 2, 2)})
+    with pytest.raises(ValueError, match="differ in shape"):
+        losses.content_loss(f, torch.rand(1, 2, 3, 4))
+    with pytest.raises(ValueError, match=r"tv_loss expects \(N, C, H, W\)"):
+        losses.tv_loss(torch.rand(3, 4, 4))
+    with pytest.raises(ValueError, match="reduction must be 'sum' or 'mean', got 'max'"):
+        losses.tv_loss(torch.rand(1, 3, 4, 4), reduction="max")
+    net = VGGFeatures(layers=("relu1_1",), weights=None)
+    with pytest.raises(ValueError, match="distance must be 'l1' or 'l2'"):
+        losses.perceptual_loss(net, torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), distance="l3")
+    with pytest.raises(KeyError, match="'relu2_1' is missing"):
+        losses.mean_std_loss({"relu1_1": f}, {"relu1_1": f}, layers=("relu2_1",))
+    with pytest.raises(ValueError, match="no style layers"):
+        losses.mean_std_loss({}, {})
+
+
+def test_vgg_constructor_arguments_are_checked():
+    with pytest.raises(ValueError, match="arch must be 'vgg19' or 'vgg16', got 'vgg11'"):
+        VGGFeatures(arch="vgg11", weights=None)
+    with pytest.raises(ValueError, match="pooling must be 'max' or 'avg'"):
+        VGGFeatures(pooling="min", weights=None)
+    with pytest.raises(ValueError, match=r"input_range must be \(0, 1\) or \(-1, 1\)"):
+        VGGFeatures(input_range=(0, 255), weights=None)

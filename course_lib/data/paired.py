@@ -632,7 +632,9 @@ class LabelInstanceFolder(torch.utils.data.Dataset):
         inst = root / f"{split}_inst"
         self.instances = list_images(inst) if inst.is_dir() else None
         if not self.labels:
-            raise ValueError(f"no label maps in {root / (split + '_label')}")
+            raise ValueError(f"no label maps in {root / (split + '_label')}: pix2pixHD's layout is "
+                             f"{split}_label/ (class ids), {split}_img/ (photos) and optionally {split}_inst/ "
+                             "(instance ids) under root; check root and split")
         counts = {"labels": len(self.labels), "images": len(self.images)}
         if self.instances is not None:
             counts["instances"] = len(self.instances)

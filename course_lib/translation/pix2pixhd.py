@@ -78,7 +78,12 @@ def one_hot(labels: torch.Tensor, label_nc: int) -> torch.Tensor:
     """
     labels = _as_maps(labels, "labels")
     low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= label_nc:
+    if low < 0:
+        raise ValueError(
+            f"labels contain negative ids (min {low}): ids must lie in [0, label_nc = {label_nc}). "
+            "Map void or 'ignore' ids (e.g. -1) to a valid class before encoding."
+        )
+    if high >= label_nc:
         raise ValueError(
             f"labels contain ids in [{low}, {high}] but label_nc = {label_nc}: ids must lie in "
             f"[0, label_nc). Set label_nc to at least {high + 1} (the number of classes of your data set; "
