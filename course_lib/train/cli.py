@@ -48,6 +48,8 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    "context_encoder": "course_lib.inpainting.recipes:context_encoder",
+    "global_local": "course_lib.inpainting.recipes:global_local",
 }
 
 
