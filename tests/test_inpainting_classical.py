@@ -249,3 +249,39 @@ def test_evaluation_bad_input(test_set):
         format_table({"a": evaluate(lambda i, m: i, test_set)}, baseline="b")
     rng = np.random.default_rng(0)
     assert random_rect_mask(32, 8, 8, rng).shape == (1, 32, 32)
+
+
+def test_high_frequency_energy_ranks_blur_below_texture(test_set):
+    from course_lib.inpainting.evaluate import high_frequency_energy
+
+    image, mask = test_set["image"], test_set["mask"]
+    flat = mean_fill(image, mask)
+    assert (high_frequency_energy(flat, mask) < 1e-6).all()
+    assert (high_frequency_energy(image, mask) > 0.01).all()
+    thin = torch.zeros_like(mask)
+    thin[..., 10:12, 4:20] = 1
+    with pytest.raises(ValueError, match="too thin"):
+        high_frequency_energy(image, thin)
+    with pytest.raises(ValueError, match="no hole"):
+        high_frequency_energy(image, torch.zeros_like(mask))
+
+
+def test_cli_recipes_build_and_run(tmp_path):
+    from course_lib.inpainting import recipes
+    from course_lib.train.cli import RECIPES, main
+
+    assert RECIPES["context_encoder"].endswith(":context_encoder") and RECIPES["global_local"].endswith(":global_local")
+    gl = recipes.global_local("quick")
+    assert [p.steps for p in gl.phases] == [500, 50, 200] and gl.task.image_size == 32
+    with pytest.raises(SystemExit, match="--data FOLDER"):
+        recipes.context_encoder("paper", None)
+    from tests.helpers import random_image, write_image
+
+    for i in range(2):
+        write_image(tmp_path / "photos" / f"{i}.png", random_image(300, 400, seed=i))
+    paper = recipes.global_local("paper", str(tmp_path / "photos"))
+    item = paper.data[0]
+    assert item["image"].shape == (3, 256, 256) and [p.steps for p in paper.phases] == [90_000, 10_000, 400_000]
+    assert main(["context_encoder", "--steps", "2", "--batch-size", "4", "--out", str(tmp_path / "ce")]) == 0
+    assert (tmp_path / "ce" / "checkpoint.pt").is_file()
+    assert main(["global_local", "--time-budget", "0.01", "--batch-size", "2", "--out", str(tmp_path / "gl")]) == 0
