@@ -47,18 +47,23 @@ class Recipe:
 
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
-    "tinygan": "course_lib.train.recipes:tinygan",
-    "matting": "course_lib.matting.recipes:matting",
+    "tinygan": "course_lib.train.recipes:tinygan",  # lecture 00
     # topic 03: fast style transfer, conditional instance norm, AdaIN, super-resolution
     "fast_style": "course_lib.style.recipes:fast_style",
     "cin_style": "course_lib.style.recipes:cin_style",
     "adain": "course_lib.style.recipes:adain",
     "srresnet": "course_lib.style.recipes:srresnet",
     "srgan": "course_lib.style.recipes:srgan",
+    # topics 04-07: paired, unpaired and multimodal translation
     "pix2pix": "course_lib.translation.paired_recipes:pix2pix",
     "pix2pixhd": "course_lib.translation.paired_recipes:pix2pixhd",
     "cyclegan": "course_lib.translation.cyclegan:recipe",
     "munit": "course_lib.translation.munit:recipe",
+    # topics 08-10: inpainting
+    "context_encoder": "course_lib.inpainting.recipes:context_encoder",
+    "global_local": "course_lib.inpainting.recipes:global_local",
+    # topic 11: matting
+    "matting": "course_lib.matting.recipes:matting",
 }
 
 
