@@ -45,6 +45,7 @@ import torch
 
 from course_lib import by_mode, metrics
 from course_lib.data import SmoothFieldHoles
+from course_lib.inpainting.global_local import completion_layer_specs
 from course_lib.nn import ContextNet, PatchGAN, dilated_stack
 from course_lib.receptive_field import (
     LayerSpec,
@@ -261,17 +262,14 @@ fig = show_rows(
 # Global & Local's completion network makes the same choice at full scale. Its layer table (Iizuka
 # et al. 2017, Table 1) is below as layer geometry: two stride-2 convolutions, four dilated
 # convolutions (2, 4, 8, 16) at quarter resolution, and two transposed convolutions back up. The
-# field it reaches covers a 128x128 hole with room to spare.
+# field it reaches covers a 128x128 hole with room to spare. `course_lib.inpainting.global_local`
+# keeps the table in one place, for this lecture and for lecture 09.
 
 # %%
-GL_COMPLETION = (
-    [LayerSpec(5, 1, 1, 2), LayerSpec(3, 2, 1, 1), LayerSpec(3, 1, 1, 1), LayerSpec(3, 2, 1, 1),
-     LayerSpec(3, 1, 1, 1), LayerSpec(3, 1, 1, 1)]
-    + [LayerSpec(3, 1, d, d) for d in (2, 4, 8, 16)]
-    + [LayerSpec(3, 1, 1, 1)] * 2
-    + [LayerSpec(4, 2, 1, 1, transposed=True), LayerSpec(3, 1, 1, 1),
-       LayerSpec(4, 2, 1, 1, transposed=True), LayerSpec(3, 1, 1, 1), LayerSpec(3, 1, 1, 1)]
-)
+# Table 1 as (kernel, stride, dilation, padding) rows; lecture 09 builds the real network from it.
+GL_COMPLETION = completion_layer_specs()
+print("layers (kernel/stride/dilation, T = transposed):",
+      " ".join(f"{s.kernel_size}/{s.stride}/{s.dilation}{'T' if s.transposed else ''}" for s in GL_COMPLETION))
 gl_rf = receptive_field(GL_COMPLETION)
 gl_net = network_from_specs(GL_COMPLETION, channels=4)  # same geometry, 4 channels: cheap to measure
 sizes = {pos: empirical_receptive_field(gl_net, 384, position=pos, n_samples=2).size[0] for pos in [(192, 192), (193, 193)]}
