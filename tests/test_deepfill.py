@@ -80,6 +80,7 @@ def test_deepfill_v2_generator_has_the_release_widths(guided, in_channels):
 def test_sn_patchgan_layout_and_spectral_norm():
     # inpaint_model.py build_sn_patch_gan_discriminator: six dis_conv (5x5, stride 2, 'SAME') with
     # 64, 128, 256, 256, 256, 256 channels; input = image + mask (+ sketch when guided).
+    torch.manual_seed(0)
     d = SNPatchGAN(in_channels=5, cnum=64)
     assert count(d) == conv_params([(5, 5, 64), (5, 64, 128), (5, 128, 256), (5, 256, 256), (5, 256, 256), (5, 256, 256)])
     assert d(torch.randn(2, 5, 256, 256)).shape == (2, 256 * 4 * 4)
@@ -97,9 +98,15 @@ def test_sn_patchgan_layout_and_spectral_norm():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    # One power iteration per step: the estimate lags a little behind the changing weights.
+    # One power iteration per forward pass: the estimate lags a little behind the changing weights
+    # (here by < 15%), and converges when the weights stop moving.
     sigmas = [largest_singular_value(c) for c in small.convs()]
-    assert all(abs(s - 1) < 0.1 for s in sigmas), sigmas
+    assert all(abs(s - 1) < 0.15 for s in sigmas), sigmas
+    with torch.no_grad():
+        for _ in range(40):
+            small(torch.randn(1, 4, 64, 64))
+    sigmas = [largest_singular_value(c) for c in small.convs()]
+    assert all(abs(s - 1) < 0.03 for s in sigmas), sigmas
     with pytest.raises(ValueError, match="image, mask"):
         small(torch.randn(1, 3, 64, 64))
 
@@ -201,10 +208,10 @@ def test_training_steps_run_and_reduce_the_l1_loss():
             opts[name].zero_grad()
             losses["loss"].backward(retain_graph=True)
             opts[name].step()
-        first = first if first is not None else float(losses["l1"])
-    assert float(losses["l1"]) < 0.8 * first
+        first = first if first is not None else float(losses["l1"].detach())
+    assert float(losses["l1"].detach()) < 0.8 * first
     v1 = DeepFillV1Task(DeepFillV1Generator(cnum=8))
     assert torch.isfinite(v1.update_loss("G", batch, {}, phase)["loss"])
     with pytest.raises(ValueError, match="image \\+ mask \\+ sketch: in_channels must be 5"):
         DeepFillV2Task(DeepFillV2Generator(cnum=8, guided=True), SNPatchGAN(in_channels=4, cnum=8))
-    assert np.isfinite(float(losses["gan"]))
+    assert np.isfinite(float(losses["gan"].detach()))
