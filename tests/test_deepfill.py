@@ -215,3 +215,38 @@ def test_training_steps_run_and_reduce_the_l1_loss():
     with pytest.raises(ValueError, match="image \\+ mask \\+ sketch: in_channels must be 5"):
         DeepFillV2Task(DeepFillV2Generator(cnum=8, guided=True), SNPatchGAN(in_channels=4, cnum=8))
     assert np.isfinite(float(losses["gan"].detach()))
+
+
+def test_open_gates_keep_the_signal_through_the_gated_stack():
+    # The release's Glorot initialisation shrinks the signal ~0.3x per gated layer: an untrained
+    # generator outputs ~1e-8. open_gates (He features, gate biases 2) keeps it of order 0.1.
+    torch.manual_seed(0)
+    image, hole = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, 1, 32, 32)
+    hole[..., 8:20, 10:24] = 1
+    sketch = torch.zeros_like(hole)
+    release = DeepFillV2Generator(cnum=8, init="release")
+    opened = DeepFillV2Generator(cnum=8, init="open")
+    with torch.no_grad():
+        assert float(release(image, hole, sketch)[0].std()) < 1e-4
+        assert float(opened(image, hole, sketch)[0].std()) > 1e-2
+    assert count(release) == count(opened), "only the initial values change"
+    layer = opened.coarse.body[0]
+    assert torch.all(layer.conv.bias[layer.out_channels:] == 2.0)
+    assert torch.all(layer.gates(torch.zeros(1, 6, 8, 8)) > 0.85)
+    with pytest.raises(ValueError, match="init must be one of"):
+        DeepFillV2Generator(cnum=8, init="kaiming")
+
+
+@pytest.mark.parametrize("model", ["pconv", "deepfill_v1", "deepfill_v2"])
+def test_recipes_are_registered_and_their_quick_preset_trains(model):
+    from course_lib.train import Trainer
+    from course_lib.train.cli import RECIPES, load_recipe
+
+    assert model in RECIPES
+    recipe = load_recipe(model)("quick", None)
+    item = recipe.data[0]
+    assert item["image"].shape == (3, 64, 64) and item["image"].min() >= -1 and item["mask"].shape == (1, 64, 64)
+    config = type(recipe.config)(**{**recipe.config.__dict__, "steps": 2, "batch_size": 2, "progress": False})
+    phases = None if recipe.phases is None else [type(p)(p.name, 1, p.updates, p.options) for p in recipe.phases]
+    history = Trainer(recipe.task, recipe.data, config, phases=phases).fit()
+    assert all(np.isfinite(v).all() for v in history.values.values())

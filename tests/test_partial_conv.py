@@ -7,9 +7,9 @@ import torch.nn.functional as F
 
 from course_lib.inpainting.partial_conv import (
     PCONV_LOSS_WEIGHTS,
+    PartialConv2d,
     PConvTask,
     PConvUNet,
-    PartialConv2d,
     partial_conv2d,
     pconv_loss,
 )

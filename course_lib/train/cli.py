@@ -48,6 +48,9 @@ class Recipe:
 #: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
+    "pconv": "course_lib.inpainting.partial_conv:recipe",
+    "deepfill_v1": "course_lib.inpainting.deepfill_v1:recipe",
+    "deepfill_v2": "course_lib.inpainting.deepfill_v2:recipe",
 }
 
 
