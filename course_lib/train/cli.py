@@ -62,6 +62,9 @@ RECIPES: dict[str, str] = {
     # topics 08-10: inpainting
     "context_encoder": "course_lib.inpainting.recipes:context_encoder",
     "global_local": "course_lib.inpainting.recipes:global_local",
+    "pconv": "course_lib.inpainting.partial_conv:recipe",
+    "deepfill_v1": "course_lib.inpainting.deepfill_v1:recipe",
+    "deepfill_v2": "course_lib.inpainting.deepfill_v2:recipe",
     # topic 11: matting
     "matting": "course_lib.matting.recipes:matting",
 }

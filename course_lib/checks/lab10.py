@@ -1,0 +1,370 @@
+"""Graders of lab 10 (partial convolution, gated convolution, free-form masks, contextual-attention scores)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.inpainting.contextual_attention import contextual_attention, extract_patches
+from course_lib.inpainting.partial_conv import partial_conv2d
+
+Tensor = torch.Tensor
+
+
+# ----------------------------------------------------------------------------- exercise 1
+def reference_partial_conv(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    """Partial convolution, stride 1, 'same' padding; ``valid`` (N, 1, H, W) with 1 = valid."""
+    return partial_conv2d(x, valid, weight, bias, padding=weight.shape[-1] // 2)
+
+
+def _pc_parts(x: Tensor, valid: Tensor, weight: Tensor) -> tuple[Tensor, Tensor, float, int]:
+    k = weight.shape[-1]
+    raw = F.conv2d(x * valid, weight, padding=k // 2)
+    count = F.conv2d(valid, torch.ones(1, 1, k, k), padding=k // 2)  # valid pixels per window
+    return raw, count, float(k * k), k
+
+
+def _pc_no_renormalisation(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    raw, count, _, _ = _pc_parts(x, valid, weight)
+    new = (count > 0).float()
+    return (raw + bias.view(1, -1, 1, 1)) * new, new
+
+
+def _pc_bias_scaled(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    raw, count, window, _ = _pc_parts(x, valid, weight)
+    new = (count > 0).float()
+    return (raw + bias.view(1, -1, 1, 1)) * window / count.clamp_min(1) * new, new
+
+
+def _pc_bias_in_empty_windows(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    raw, count, window, _ = _pc_parts(x, valid, weight)
+    new = (count > 0).float()
+    return raw * window / count.clamp_min(1) + bias.view(1, -1, 1, 1), new
+
+
+def _pc_mask_not_updated(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    out, _ = reference_partial_conv(x, valid, weight, bias)
+    return out, valid
+
+
+def _pc_mask_eroded(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    out, _ = reference_partial_conv(x, valid, weight, bias)
+    _, count, window, _ = _pc_parts(x, valid, weight)
+    return out, (count >= window).float()
+
+
+def _pc_hole_not_zeroed(x: Tensor, valid: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    k = weight.shape[-1]
+    _, count, window, _ = _pc_parts(x, valid, weight)
+    new = (count > 0).float()
+    raw = F.conv2d(x, weight, padding=k // 2)
+    return raw * window / count.clamp_min(1) * new + bias.view(1, -1, 1, 1) * new, new
+
+
+def _pc_case(name: str, seed: int, n: int, c_in: int, c_out: int, size: int, k: int, holes: Sequence[tuple]) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c_in, size, size, generator=g)
+    valid = torch.ones(n, 1, size, size)
+    for i, top, left, h, w in holes:
+        valid[i, :, top:top + h, left:left + w] = 0
+    x = x * valid + 5.0 * (1 - valid)  # the hole holds junk: a correct layer never looks at it
+    weight = torch.randn(c_out, c_in, k, k, generator=g) / k
+    bias = torch.randn(c_out, generator=g)
+    return Case(name, (x, valid, weight, bias))
+
+
+PC_CASES = [
+    _pc_case("3x3, one channel, a 2x2 hole", 0, 1, 1, 1, 6, 3, [(0, 2, 2, 2, 2)]),
+    _pc_case("3x3, a 4x4 hole: its centre windows hold no valid pixel", 1, 1, 2, 3, 8, 3, [(0, 2, 2, 4, 4)]),
+    _pc_case("5x5, two images with different holes", 2, 2, 3, 2, 10, 5, [(0, 0, 0, 3, 10), (1, 3, 4, 5, 5)]),
+    _pc_case("no hole at all (border windows still count the zero padding as invalid)", 3, 1, 2, 2, 6, 3, []),
+]
+
+
+def check_partial_conv(student_fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
+    """Exercise 1: the masked, renormalised convolution and the mask update."""
+    check_function(
+        "partial_conv",
+        student_fn,
+        reference_partial_conv,
+        PC_CASES,
+        mistakes=[
+            Mistake("no renormalisation: multiply the convolution of X * M by sum(1) / sum(M) = k*k / "
+                    "(valid pixels in the window), so windows that are half hole are not half as bright",
+                    _pc_no_renormalisation),
+            Mistake("the bias is renormalised too: scale only W^T (X * M), then add b", _pc_bias_scaled),
+            Mistake("windows with no valid pixel must output exactly 0 (bias included): multiply by the "
+                    "new mask after adding the bias", _pc_bias_in_empty_windows),
+            Mistake("the mask is not updated: the new mask is 1 wherever the window held at least one valid "
+                    "pixel (the hole shrinks by the kernel radius)", _pc_mask_not_updated),
+            Mistake("the new mask is 1 where *at least one* input is valid (sum(M) > 0), not only where all of "
+                    "them are: yours shrinks the valid region instead of the hole", _pc_mask_eroded),
+            Mistake("the hole's content leaks into the output: convolve X * M (the input with the hole "
+                    "zeroed), not X", _pc_hole_not_zeroed),
+        ],
+        hint="count = conv2d(valid, ones(1, 1, k, k), padding=k // 2); new = (count > 0); "
+             "out = (conv2d(x * valid, weight, padding=k // 2) * k*k / count.clamp_min(1) + b) * new.",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 2
+def reference_gated_conv(x: Tensor, weight: Tensor, bias: Tensor, dilation: int = 1) -> Tensor:
+    """``ELU(features) * sigmoid(gates)``: one conv to 2C channels, features first."""
+    c = weight.shape[0] // 2
+    k = weight.shape[-1]
+    raw = F.conv2d(x, weight, bias, padding=dilation * (k - 1) // 2, dilation=dilation)
+    return F.elu(raw[:, :c]) * torch.sigmoid(raw[:, c:])
+
+
+def _gc_raw(x: Tensor, weight: Tensor, bias: Tensor, dilation: int) -> tuple[Tensor, Tensor]:
+    c, k = weight.shape[0] // 2, weight.shape[-1]
+    raw = F.conv2d(x, weight, bias, padding=dilation * (k - 1) // 2, dilation=dilation)
+    return raw[:, :c], raw[:, c:]
+
+
+def _gc_swapped(x: Tensor, weight: Tensor, bias: Tensor, dilation: int = 1) -> Tensor:
+    f, g = _gc_raw(x, weight, bias, dilation)
+    return F.elu(g) * torch.sigmoid(f)
+
+
+def _gc_no_activation(x: Tensor, weight: Tensor, bias: Tensor, dilation: int = 1) -> Tensor:
+    f, g = _gc_raw(x, weight, bias, dilation)
+    return f * torch.sigmoid(g)
+
+
+def _gc_activation_after(x: Tensor, weight: Tensor, bias: Tensor, dilation: int = 1) -> Tensor:
+    f, g = _gc_raw(x, weight, bias, dilation)
+    return F.elu(f * torch.sigmoid(g))
+
+
+def _gc_no_dilation(x: Tensor, weight: Tensor, bias: Tensor, dilation: int = 1) -> Tensor:
+    return reference_gated_conv(x, weight, bias, 1)
+
+
+def _gc_case(name: str, seed: int, c_in: int, c_out: int, size: tuple[int, int], k: int, dilation: int) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, c_in, *size, generator=g)
+    weight = torch.randn(2 * c_out, c_in, k, k, generator=g) / k
+    bias = torch.randn(2 * c_out, generator=g)
+    return Case(name, (x, weight, bias), {"dilation": dilation}, grad=True)
+
+
+GC_CASES = [
+    _gc_case("3x3, 4 -> 2 channels", 0, 4, 2, (8, 8), 3, 1),
+    _gc_case("5x5, 3 -> 4 channels, not square", 1, 3, 4, (9, 12), 5, 1),
+    _gc_case("3x3, dilation 4", 2, 2, 3, (16, 16), 3, 4),
+]
+
+
+def check_gated_conv(student_fn: Callable[..., Tensor]) -> None:
+    """Exercise 2: gated convolution."""
+    check_function(
+        "gated_conv",
+        student_fn,
+        reference_gated_conv,
+        GC_CASES,
+        mistakes=[
+            Mistake("features and gates are swapped: the first C output channels are the features "
+                    "(through ELU), the last C the gates (through the sigmoid)", _gc_swapped),
+            Mistake("the features need their activation: ELU(features) * sigmoid(gates)", _gc_no_activation),
+            Mistake("the ELU is applied after gating; gate the activated features instead: "
+                    "ELU(features) * sigmoid(gates)", _gc_activation_after),
+            Mistake("the dilation is ignored: pass dilation=dilation and padding = dilation * (k - 1) // 2",
+                    _gc_no_dilation),
+        ],
+        hint="raw = F.conv2d(x, weight, bias, padding=dilation * (k - 1) // 2, dilation=dilation); "
+             "features, gates = raw[:, :C], raw[:, C:]; return F.elu(features) * torch.sigmoid(gates).",
+    )
+
+
+# ----------------------------------------------------------------------------- exercise 3
+def reference_stroke_vertices(start: tuple[int, int], angles: Sequence[float], lengths: Sequence[float],
+                              size: tuple[int, int]) -> list[tuple[int, int]]:
+    """The vertices of one brush stroke, as the DeepFill v2 release computes them.
+
+    ``start`` = (x, y); segment ``i`` turns by ``2 pi - angles[i]`` if ``i`` is even, else by
+    ``angles[i]``; each vertex is clipped to ``[0, W] x [0, H]`` and truncated to int.
+    """
+    h, w = size
+    vertices = [(int(start[0]), int(start[1]))]
+    for i, (angle, length) in enumerate(zip(angles, lengths)):
+        a = 2 * math.pi - angle if i % 2 == 0 else angle
+        x = min(max(vertices[-1][0] + length * math.cos(a), 0), w)
+        y = min(max(vertices[-1][1] + length * math.sin(a), 0), h)
+        vertices.append((int(x), int(y)))
+    return vertices
+
+
+def _sv(start, angles, lengths, size, turn_even=True, clip=True, swap=False, alternate=True):
+    h, w = size
+    vertices = [(int(start[0]), int(start[1]))]
+    for i, (angle, length) in enumerate(zip(angles, lengths)):
+        flip = (i % 2 == 0) if turn_even else (i % 2 == 1)
+        a = 2 * math.pi - angle if (flip and alternate) else angle
+        dx, dy = (math.sin(a), math.cos(a)) if swap else (math.cos(a), math.sin(a))
+        x, y = vertices[-1][0] + length * dx, vertices[-1][1] + length * dy
+        if clip:
+            x, y = min(max(x, 0), w), min(max(y, 0), h)
+        vertices.append((int(x), int(y)))
+    return vertices
+
+
+def _sv_no_alternation(start, angles, lengths, size):
+    return _sv(start, angles, lengths, size, alternate=False)
+
+
+def _sv_odd_first(start, angles, lengths, size):
+    return _sv(start, angles, lengths, size, turn_even=False)
+
+
+def _sv_no_clip(start, angles, lengths, size):
+    return _sv(start, angles, lengths, size, clip=False)
+
+
+def _sv_swapped(start, angles, lengths, size):
+    return _sv(start, angles, lengths, size, swap=True)
+
+
+def _sv_all_mirrored(start, angles, lengths, size):
+    h, w = size
+    vertices = [(int(start[0]), int(start[1]))]
+    for angle, length in zip(angles, lengths):
+        a = 2 * math.pi - angle
+        x = min(max(vertices[-1][0] + length * math.cos(a), 0), w)
+        y = min(max(vertices[-1][1] + length * math.sin(a), 0), h)
+        vertices.append((int(x), int(y)))
+    return vertices
+
+
+SV_CASES = [
+    Case("4 segments in the middle of a 256 image", ((128, 128), [1.2, 1.3, 1.25, 1.1], [40.0, 50.5, 30.2, 45.0], (256, 256))),
+    Case("a stroke that runs into the border", ((10, 240), [1.3, 1.2, 1.35, 1.25, 1.3], [90.0, 80.0, 85.0, 70.0, 60.0], (256, 256))),
+    Case("a non-square image (H = 64, W = 200)", ((20, 30), [1.1, 1.4, 1.2], [50.0, 40.0, 35.0], (64, 200))),
+]
+
+
+def check_stroke_vertices(student_fn: Callable[..., list[tuple[int, int]]]) -> None:
+    """Exercise 3: the zig-zag vertices of a free-form brush stroke."""
+
+    def run_case(case: Case) -> Callable[[], None]:
+        def run() -> None:
+            got = call_student(student_fn, *case.args)
+            expected = reference_stroke_vertices(*case.args)
+            try:
+                got = [(int(x), int(y)) for x, y in got]
+            except (TypeError, ValueError):
+                raise Mismatch(f"return a list of (x, y) integer pairs, got {got!r}"[:300]) from None
+            if got == expected:
+                return
+            for fn, message in [
+                (_sv_no_alternation, "the turns must alternate: even segments use 2*pi - angle, odd ones the "
+                                     "angle itself (otherwise the stroke curls up into a circle)"),
+                (_sv_odd_first, "the alternation starts with segment 0: segment i uses 2*pi - angle when i is even"),
+                (_sv_all_mirrored, "only every other segment is mirrored (2*pi - angle for even i, angle for odd i)"),
+                (_sv_no_clip, "clip every vertex to the image: 0 <= x <= W and 0 <= y <= H"),
+                (_sv_swapped, "x moves by length * cos(angle) and y by length * sin(angle) (you swapped them)"),
+            ]:
+                if got == fn(*case.args):
+                    raise Mismatch(message)
+            if len(got) != len(expected):
+                raise Mismatch(f"{len(got)} vertices, expected {len(expected)}: the start plus one per segment")
+            raise Mismatch(f"got {got}, expected {expected}")
+        return run
+
+    run_cases("stroke_vertices", [(c.name, run_case(c)) for c in SV_CASES],
+              hint="for each segment i: a = 2*pi - angle if i is even else angle; step by length * (cos a, sin a) "
+                   "from the last vertex; clip to [0, W] x [0, H]; int().")
+
+
+# ----------------------------------------------------------------------------- exercise 4
+def reference_attention_scores(features: Tensor, hole: Tensor, softmax_scale: float = 10.0) -> Tensor:
+    """Contextual attention without propagation at full resolution, for one image.
+
+    ``features`` (C, H, W), ``hole`` (1, H, W) with 1 = hole. Returns (H * W, H, W): the weight of
+    background 3x3 patch ``l`` at every position.
+    """
+    return contextual_attention(features[None], features[None], hole[None], ksize=3, rate=1, fuse=False,
+                                softmax_scale=softmax_scale).attention[0]
+
+
+def _cas_parts(features: Tensor, hole: Tensor) -> tuple[Tensor, Tensor, int, int]:
+    _, h, w = features.shape
+    patches = extract_patches(features[None], 3)[0]  # (L, C, 3, 3)
+    usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float()  # (L,)
+    return patches, usable.view(-1, 1, 1), h, w
+
+
+def _cas(features, hole, softmax_scale=10.0, normalise=True, exclude=True, dim=0, scale=True):
+    patches, usable, _, _ = _cas_parts(features, hole)
+    if normalise:
+        patches = patches / patches.flatten(1).norm(dim=1).clamp_min(1e-4).view(-1, 1, 1, 1)
+    scores = F.conv2d(features[None], patches, padding=1)[0]
+    if exclude:
+        scores = scores * usable
+    s = softmax_scale if scale else 1.0
+    att = torch.softmax(scores * s, dim=dim)
+    return att * usable if exclude else att
+
+
+def _cas_not_normalised(features, hole, softmax_scale=10.0):
+    return _cas(features, hole, softmax_scale, normalise=False)
+
+
+def _cas_hole_included(features, hole, softmax_scale=10.0):
+    return _cas(features, hole, softmax_scale, exclude=False)
+
+
+def _cas_softmax_over_positions(features, hole, softmax_scale=10.0):
+    patches, usable, h, w = _cas_parts(features, hole)
+    patches = patches / patches.flatten(1).norm(dim=1).clamp_min(1e-4).view(-1, 1, 1, 1)
+    scores = F.conv2d(features[None], patches, padding=1)[0] * usable
+    att = torch.softmax((scores * softmax_scale).flatten(1), dim=1).view_as(scores)
+    return att * usable
+
+
+def _cas_no_scale(features, hole, softmax_scale=10.0):
+    return _cas(features, hole, softmax_scale, scale=False)
+
+
+def _cas_case(name: str, seed: int, c: int, h: int, w: int, holes: Sequence[tuple], scale: float = 10.0) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(c, h, w, generator=g)
+    hole = torch.zeros(1, h, w)
+    for top, left, hh, ww in holes:
+        hole[:, top:top + hh, left:left + ww] = 1
+    return Case(name, (features, hole), {"softmax_scale": scale})
+
+
+CAS_CASES = [
+    _cas_case("4 channels, 8x8, a 2x3 hole", 0, 4, 8, 8, [(3, 2, 2, 3)]),
+    _cas_case("2 channels, 7x9, two holes", 1, 2, 7, 9, [(0, 0, 2, 2), (4, 5, 2, 3)]),
+    _cas_case("3 channels, 6x6, softmax scale 3", 2, 3, 6, 6, [(2, 2, 2, 2)], 3.0),
+]
+
+
+def check_attention_scores(student_fn: Callable[..., Tensor]) -> None:
+    """Exercise 4: contextual-attention scores (cosine matching, hole patches excluded, scaled softmax)."""
+    check_function(
+        "attention_scores",
+        student_fn,
+        reference_attention_scores,
+        CAS_CASES,
+        mistakes=[
+            Mistake("the background patches must be divided by their norm: without it the scores are dot "
+                    "products, and bright patches win everywhere", _cas_not_normalised),
+            Mistake("patches that touch the hole must get no weight: multiply the scores by the 'usable' mask "
+                    "before the softmax and the attention by it after", _cas_hole_included),
+            Mistake("the softmax runs over the background patches (dim 0: which patch to copy), not over the "
+                    "positions of the image", _cas_softmax_over_positions),
+            Mistake("the scores are multiplied by softmax_scale before the softmax (10 in DeepFill): without it the "
+                    "attention is almost uniform", _cas_no_scale),
+        ],
+        atol=1e-5,
+        hint="patches = extract_patches(features[None], 3)[0]; divide each by its norm; scores = "
+             "F.conv2d(features[None], patches, padding=1)[0]; usable = patches of the hole with no 1; "
+             "softmax(scores * usable * scale, dim=0) * usable.",
+    )

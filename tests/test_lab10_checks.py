@@ -1,0 +1,98 @@
+"""Lab 10's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+
+from course_lib.checks import CheckFailure, lab10
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+CHECKS = [
+    (lab10.check_partial_conv, lab10.reference_partial_conv),
+    (lab10.check_gated_conv, lab10.reference_gated_conv),
+    (lab10.check_stroke_vertices, lab10.reference_stroke_vertices),
+    (lab10.check_attention_scores, lab10.reference_attention_scores),
+]
+
+
+@pytest.mark.parametrize("check, reference", CHECKS)
+def test_reference_solutions_pass(check, reference):
+    check(reference)
+
+
+@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab10._pc_no_renormalisation, "no renormalisation"),
+        (lab10._pc_bias_scaled, "the bias is renormalised too"),
+        (lab10._pc_bias_in_empty_windows, "no valid pixel must output exactly 0"),
+        (lab10._pc_mask_not_updated, "the mask is not updated"),
+        (lab10._pc_mask_eroded, "shrinks the valid region"),
+        (lab10._pc_hole_not_zeroed, "leaks into the output"),
+        (lambda x, valid, weight, bias: lab10.reference_partial_conv(x, valid, weight, bias)[0], "tuple"),
+    ],
+)
+def test_partial_conv_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab10.check_partial_conv(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab10._gc_swapped, "features and gates are swapped"),
+        (lab10._gc_no_activation, "need their activation"),
+        (lab10._gc_activation_after, "applied after gating"),
+        (lab10._gc_no_dilation, "the dilation is ignored"),
+        (lambda x, w, b, dilation=1: lab10.reference_gated_conv(x, w, b, dilation).detach(), "gradient"),
+    ],
+)
+def test_gated_conv_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab10.check_gated_conv(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab10._sv_no_alternation, "the turns must alternate"),
+        (lab10._sv_odd_first, "starts with segment 0"),
+        (lab10._sv_all_mirrored, "only every other segment"),
+        (lab10._sv_no_clip, "clip every vertex"),
+        (lab10._sv_swapped, "you swapped them"),
+        (lambda start, angles, lengths, size: lab10.reference_stroke_vertices(start, angles, lengths, size)[1:],
+         "the start plus one per segment"),
+    ],
+)
+def test_stroke_vertices_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab10.check_stroke_vertices(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab10._cas_not_normalised, "divided by their norm"),
+        (lab10._cas_hole_included, "must get no weight"),
+        (lab10._cas_softmax_over_positions, "runs over the background patches"),
+        (lab10._cas_no_scale, "multiplied by softmax_scale"),
+    ],
+)
+def test_attention_scores_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab10.check_attention_scores(wrong)
+
+
+def test_the_partial_conv_cases_include_windows_without_a_valid_pixel():
+    x, valid, weight, bias = lab10.PC_CASES[1].args
+    out, new = lab10.reference_partial_conv(x, valid, weight, bias)
+    assert (new == 0).any() and torch.all(out[new.expand_as(out) == 0] == 0)
