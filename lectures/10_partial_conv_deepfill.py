@@ -39,7 +39,6 @@ setup = course_lib.setup(seed=0)
 
 # %%
 import math
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -480,9 +479,6 @@ v2_task = DeepFillV2Task(
     SNPatchGAN(in_channels=5, cnum=by_mode(quick=16, full=64)),
     lr=by_mode(quick=1e-3, full=1e-4), gan_weight=by_mode(quick=0.1, full=1.0), hole_weight=by_mode(quick=6.0, full=1.0))
 phases = [Phase("L1 warm-up", warmup, updates=("G",)), Phase("L1 + SN-PatchGAN", adversarial)]
-# D's learning-rate schedule also ticks during the warm-up, when D is not updated: PyTorch warns
-# about the order of the calls; it is harmless here.
-warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler")
 config = TrainConfig(batch_size=by_mode(quick=4, full=16), log_every=20, lr_decay_start=by_mode(quick=120, full=None))
 v2_history = Trainer(v2_task, WithSketch(train_data), config, phases=phases).fit()
 results["DeepFill v2"] = v2_task.complete(test)

@@ -127,6 +127,21 @@ def test_phases_run_only_their_updates():
         Trainer(task, JitteredBlobs(16), phases=[Phase("x", 1, ("E",))])
 
 
+def test_skipped_optimizers_keep_the_global_learning_rate_schedule_without_warnings():
+    import warnings
+
+    torch.manual_seed(0)
+    task = DropoutGAN()
+    phases = [Phase("G only", 3, ("G",)), Phase("both", 3)]
+    config = TrainConfig(batch_size=2, log_every=1, progress=False, lr_decay_start=2)
+    trainer = Trainer(task, JitteredBlobs(16), config, phases=phases)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PyTorch's "lr_scheduler.step() before optimizer.step()" would raise
+        trainer.fit()
+    lrs = {k: [g["lr"] for g in o.param_groups][0] for k, o in trainer.optimizers.items()}
+    assert lrs["G"] == pytest.approx(lrs["D"]) and lrs["G"] < 1e-3  # D's decay ticked while it sat out
+
+
 def test_time_budget_stops_early_and_saves(tmp_path, capsys):
     task, trainer = run(10_000, tmp_path / "ck.pt", time_budget_s=0.5)
     assert 0 < trainer.step < 10_000 and trainer.history.stopped_by == "time budget"

@@ -24,6 +24,7 @@ import dataclasses
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -405,8 +406,12 @@ class Trainer:
                         v = value.detach().float()
                         sums[k] = sums[k] + v if k in sums else v
                 self.precision.scaler.update()
-                for sched in self.schedulers.values():
-                    sched.step()
+                with warnings.catch_warnings():
+                    # The learning rate is a function of the global step, so every scheduler ticks,
+                    # also in phases that skip its optimizer (PyTorch would warn about the order).
+                    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+                    for sched in self.schedulers.values():
+                        sched.step()
                 self.step += 1
                 self.samples_seen += global_batch
                 count += 1
