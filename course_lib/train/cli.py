@@ -49,6 +49,8 @@ class Recipe:
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",
     "matting": "course_lib.matting.recipes:matting",
+    "context_encoder": "course_lib.inpainting.recipes:context_encoder",
+    "global_local": "course_lib.inpainting.recipes:global_local",
 }
 
 

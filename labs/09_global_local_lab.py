@@ -1,0 +1,181 @@
+# %% [markdown]
+# # Lab 09 · Global & Local: the dilated block, the completion output, the local discriminator's crop
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/09_global_local_lab.ipynb)
+
+# %% [markdown]
+# You will write three pieces of *Globally and Locally Consistent Image Completion* (Iizuka et al.,
+# SIGGRAPH 2017) and check each one as you go:
+#
+# 1. `dilated_block(channels)`: the four dilated convolutions in the middle of the completion
+#    network (Table 1), which give it its large receptive field;
+# 2. `complete(raw, image, mask)`: the network's output, with the pixels outside the hole
+#    replaced by the input;
+# 3. `local_crop(images, mask, size)`: the input of the local discriminator, a crop centred on the
+#    hole and kept inside the image.
+#
+# Then you assemble them with the course's networks and look at what the local discriminator sees.
+#
+# **Conventions.** Images are (N, C, H, W) tensors in [-1, 1]; masks (N, 1, H, W) with **1 = hole**.
+# Do not edit the check cells: they are also how the lab is graded
+# (`pytest --nbval-lax 09_global_local_lab.ipynb`).
+#
+# **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
+
+# %%
+# Set-up: on Colab, install course_lib from the course repository (torch is already there).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+
+import course_lib
+
+setup = course_lib.setup(seed=0)
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import Rectangle
+from torch import nn
+
+from course_lib import by_mode
+from course_lib.checks import lab09
+from course_lib.inpainting.datasets import InpaintingImages, gl_rect_mask_fn, inpainting_dataset
+from course_lib.inpainting.global_local import CompletionNetwork, ContextDiscriminator
+from course_lib.receptive_field import layers_from_module, receptive_field
+from course_lib.viz import to_numpy_image
+
+# %% [markdown]
+# ## Exercise 1 · The dilated block
+#
+# In the middle of the completion network, at a quarter of the input resolution, four 3x3
+# convolutions with dilations 2, 4, 8 and 16 keep the resolution and grow the receptive field by
+# 2 x (2 + 4 + 8 + 16) = 60 pixels (of the quarter-resolution map) without a single extra weight
+# per layer (lecture 01). As everywhere in the completion network except its last layer, each
+# convolution is followed by batch normalisation and a ReLU.
+#
+# Return an `nn.Sequential` with, for each `d` in `(2, 4, 8, 16)`: a 3x3 convolution from
+# `channels` to `channels` with dilation `d` and the padding that keeps the size, an
+# `nn.BatchNorm2d(channels)` and an `nn.ReLU()`.
+
+# %%
+def dilated_block(channels: int) -> nn.Sequential:
+    """(N, channels, H, W) -> (N, channels, H, W): Table 1's dilated convolutions with BN and ReLU."""
+    # YOUR CODE HERE
+    raise NotImplementedError('dilated_block: not written yet. Hint: a 3x3 kernel with dilation d needs padding d; conv -> BN -> ReLU for each d')
+
+
+# %%
+lab09.check_dilated_block(dilated_block)
+
+# %% [markdown]
+# ## Exercise 2 · The completion network's output
+#
+# The last layer of the completion network is a sigmoid: its `raw` output is in [0, 1], while the
+# course's images are in [-1, 1]. Only the hole is the network's to paint: "pixels outside the
+# hole are replaced by the input". Return the completed image in [-1, 1].
+
+# %%
+def complete(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """raw (N, 3, H, W) in [0, 1], image in [-1, 1], mask 1 = hole -> completed image in [-1, 1]."""
+    # YOUR CODE HERE
+    raise NotImplementedError('complete: not written yet. Hint: map raw to [-1, 1], then keep the image where mask == 0')
+
+
+# %%
+lab09.check_complete(complete)
+
+# %% [markdown]
+# ## Exercise 3 · The local discriminator's input
+#
+# The local discriminator judges a crop of half the image's side, **centred on the completed
+# region**. For each image of the batch:
+#
+# 1. find the first and last rows that contain a hole pixel, `first` and `last`; the centre row is
+#    `(first + last + 1) // 2`;
+# 2. the crop starts `size // 2` rows above the centre, `top = centre - size // 2`, but must stay
+#    inside the image: clamp `top` to `[0, H - size]`;
+# 3. the same for the columns (`left`, clamped to `[0, W - size]`);
+# 4. crop `images[i, :, top:top + size, left:left + size]`.
+#
+# Return the (N, C, size, size) stack of crops. (Real images have no hole; the paper feeds the
+# local discriminator a random crop of them instead.)
+
+# %%
+def local_crop(images: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, C, H, W) images, (N, 1, H, W) masks -> (N, C, size, size) crops centred on each hole."""
+    # YOUR CODE HERE
+    raise NotImplementedError("local_crop: not written yet. Hint: rows = torch.nonzero(mask[i, 0].amax(dim=1) > 0.5).flatten() gives the hole's rows")
+
+
+# %%
+lab09.check_local_crop(local_crop)
+
+# %% [markdown]
+# ## Putting it together
+#
+# **Your block in the real network.** The course's `CompletionNetwork` follows Table 1; its layers
+# 7-10 (each conv, BN, ReLU) are the dilated block. With the paper's widths (256 channels there),
+# your block has exactly as many parameters, and the network's analytic receptive field is about
+# 300 px (lecture 01).
+
+# %%
+net = CompletionNetwork(width=64)
+paper_block = net.net[18:30]  # layers 7-10 of Table 1: (conv, BN, ReLU) x 4
+yours = dilated_block(256)
+count = lambda m: sum(p.numel() for p in m.parameters())
+print(f"parameters: your block {count(yours):,}, the course's layers 7-10 {count(paper_block):,}, "
+      f"the whole completion network {count(net):,}")
+print("dilations in the course's block:", [m.dilation[0] for m in paper_block if isinstance(m, nn.Conv2d)])
+print(f"receptive field of your block alone: {receptive_field(layers_from_module(yours)).size:g} px, "
+      f"of the whole network: {receptive_field(layers_from_module(net)).size:g} px")
+
+# %% [markdown]
+# **What the local discriminator sees.** Training images with Global & Local's rectangular holes
+# (sides 96-128 px at 256, scaled here), the local crop (half the side) drawn in cyan, then your
+# crops of the *completed* images: here simply the mean-colour fill, easy to spot.
+
+# %%
+SIZE = by_mode(quick=64, full=256)
+data = inpainting_dataset(InpaintingImages(SIZE, 16, seed=2), gl_rect_mask_fn(SIZE), seed=2)
+batch = torch.utils.data.default_collate([data[i] for i in range(6)])
+known = 1 - batch["mask"]
+filled = batch["image"] * known + (batch["image"] * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True) * batch["mask"]
+crops = local_crop(filled, batch["mask"], SIZE // 2)
+fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
+for i in range(6):
+    axes[0, i].imshow(to_numpy_image(filled[i], (-1, 1)))
+    rows = torch.nonzero(batch["mask"][i, 0].amax(1) > 0.5).flatten()
+    cols = torch.nonzero(batch["mask"][i, 0].amax(0) > 0.5).flatten()
+    top = min(max((int(rows[0]) + int(rows[-1]) + 1) // 2 - SIZE // 4, 0), SIZE // 2)
+    left = min(max((int(cols[0]) + int(cols[-1]) + 1) // 2 - SIZE // 4, 0), SIZE // 2)
+    axes[0, i].add_patch(Rectangle((left - 0.5, top - 0.5), SIZE // 2, SIZE // 2, fill=False, color="cyan", lw=2))
+    axes[1, i].imshow(to_numpy_image(crops[i], (-1, 1)))
+    for ax in axes[:, i]:
+        ax.axis("off")
+axes[0, 0].set_title("completed image + local box", fontsize=9, loc="left")
+axes[1, 0].set_title("the local discriminator's input", fontsize=9, loc="left")
+fig.tight_layout()
+
+# %% [markdown]
+# With holes of 3/8 to 1/2 of the side and a crop of half the side (96-128 px holes, 128 px crops in
+# the paper), the local view is mostly the filled region plus a thin band of context: exactly where
+# a seam or a wrong texture shows. The context discriminator runs both views and fuses them: the global branch sees the whole image
+# (is the scene coherent?), the local branch the crop at twice the relative resolution (is the
+# filled region's texture right?).
+
+# %%
+disc = ContextDiscriminator(global_size=SIZE, local_size=SIZE // 2, width=16)
+with torch.no_grad():
+    logits = disc(filled, crops)
+print(f"logits for {tuple(filled.shape)} images and {tuple(crops.shape)} crops: {tuple(logits.shape)}")
+
+# %% [markdown]
+# **Question.** Why does the paper give the local discriminator a *random* crop of the real images
+# rather than the crop around the hole's position in the original image? And why can a hole near
+# the border (a clamped crop) be harder to complete well?
+#
+# *Your answer here.*

@@ -1,0 +1,177 @@
+# %% [markdown]
+# # Lab 08 · The masked reconstruction loss, the trivial baseline, the Context Encoder's loss
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/solutions/08_inpainting_classical_ce_lab.ipynb)
+
+# %% [markdown] tags=["solution-only"]
+# **This is the solved version of the lab, for instructors.** Students get
+# `labs/08_inpainting_classical_ce_lab.ipynb`, generated from this file by `make labs`.
+
+# %% [markdown]
+# Every learned inpainting method of the course is trained with some version of one loss: the
+# error *inside the hole*. You will write three functions and check each one as you go:
+#
+# 1. `masked_mse(prediction, target, mask)`: the mean squared error over the hole;
+# 2. `mean_colour_fill(image, mask)`: the trivial baseline, each hole filled with the mean colour of
+#    its image's known pixels;
+# 3. `context_encoder_loss(...)`: the Context Encoder's generator loss, 0.999 x overlap-weighted L2
+#    + 0.001 x adversarial.
+#
+# Then you use your loss to see what it rewards, and why an L2-trained network paints blur.
+#
+# **Conventions.** Images are (N, C, H, W) tensors; masks are (N, 1, H, W) with **1 = hole**
+# (missing) and 0 = known. The check cells print one line per test case and, if something is
+# wrong, the most likely mistake. Do not edit them: they are also how the lab is graded
+# (`pytest --nbval-lax 08_inpainting_classical_ce_lab.ipynb`).
+#
+# **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
+
+# %%
+# Set-up: on Colab, install course_lib from the course repository (torch is already there).
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+
+import course_lib
+
+setup = course_lib.setup(seed=0)
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from course_lib import by_mode
+from course_lib.checks import lab08
+from course_lib.inpainting.blending import biharmonic_inpaint
+from course_lib.inpainting.datasets import InpaintingImages, gl_rect_mask_fn, inpainting_dataset
+from course_lib.inpainting.evaluate import held_out
+from course_lib.inpainting.patchmatch import inpaint_patchmatch
+from course_lib.viz import show_rows
+
+# %% [markdown]
+# ## Exercise 1 · The reconstruction loss inside the hole
+#
+# A network that fills holes gets the known pixels for free (they are pasted back from the input),
+# so its loss must only measure the hole. Return **one number**: the mean of
+# `(prediction - target) ** 2` over every hole pixel of every image of the batch and every channel.
+#
+# Careful with the normalisation: the mask has one channel, the images have C. Divide by the
+# number of hole *values*, not by the number of pixels in the image, so that a small hole and a
+# large hole are measured on the same scale.
+
+# %%
+def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the hole (mask == 1): (N, C, H, W), (N, C, H, W), (N, 1, H, W) -> scalar."""
+    ### BEGIN SOLUTION hint: multiply the squared error by the mask, sum, and divide by mask.sum() * C
+    channels = prediction.shape[1]
+    return ((prediction - target) ** 2 * mask).sum() / (mask.sum() * channels)
+    ### END SOLUTION
+
+
+# %%
+lab08.check_masked_mse(masked_mse)
+
+# %% [markdown]
+# ## Exercise 2 · The baseline every method must beat
+#
+# Fill each hole with the **mean colour of the known pixels of its own image** (one mean per image
+# and per channel) and keep the known pixels as they are. No inpainting method is allowed to look
+# at the hole's pixels, and neither is this one.
+
+# %%
+def mean_colour_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) image and (N, 1, H, W) mask -> (N, C, H, W) with every hole filled by its image's mean colour."""
+    ### BEGIN SOLUTION hint: known = 1 - mask; average image * known over dims (2, 3), divide by known's sum
+    known = 1 - mask
+    mean = (image * known).sum(dim=(2, 3), keepdim=True) / known.sum(dim=(2, 3), keepdim=True)
+    return image * known + mean * mask
+    ### END SOLUTION
+
+
+# %%
+lab08.check_mean_colour_fill(mean_colour_fill)
+
+# %% [markdown]
+# ## Exercise 3 · The Context Encoder's loss
+#
+# The Context Encoder predicts a square region slightly larger than the hole; the thin known band
+# inside that region ("overlap") is there to tie the prediction to the context. Its generator loss
+# (`pathak22/context-encoder`, `train.lua`) is
+#
+# $$ \mathcal{L} = 0.999 \cdot \operatorname{mean}\big(w \odot (\text{fake} - \text{real})^2\big)
+#    + 0.001 \cdot \operatorname{BCE}\big(D(\text{fake}), 1\big), $$
+#
+# with the weight $w = 1$ on hole pixels and $w = 10$ on the known band, the mean taken over all
+# values of the region, and the BCE computed on the discriminator's **logits** for the fake region
+# with target 1 ("real": the generator wants to fool the discriminator).
+#
+# Arguments: `fake`, `real` (N, 3, R, R); `hole` (N, 1, R, R), 1 on the missing pixels of the
+# region; `d_logits` (N,). Use `F.binary_cross_entropy_with_logits`.
+
+# %%
+def context_encoder_loss(fake: torch.Tensor, real: torch.Tensor, hole: torch.Tensor, d_logits: torch.Tensor) -> torch.Tensor:
+    """0.999 x overlap-weighted L2 + 0.001 x the generator's adversarial loss (a scalar)."""
+    ### BEGIN SOLUTION hint: weights = torch.where(hole > 0.5, 1.0, 10.0); then the two terms
+    weights = torch.where(hole > 0.5, 1.0, 10.0)
+    rec = (weights * (fake - real) ** 2).mean()
+    adv = F.binary_cross_entropy_with_logits(d_logits, torch.ones_like(d_logits))
+    return 0.999 * rec + 0.001 * adv
+    ### END SOLUTION
+
+
+# %%
+lab08.check_context_encoder_loss(context_encoder_loss)
+
+# %% [markdown]
+# ## Putting it together: what the L2 loss rewards
+#
+# **Your loss as a score.** On held-out photo and texture crops with rectangular holes, score three
+# non-learned fills with **your** `masked_mse`: **your** mean-colour fill, scikit-image's biharmonic
+# inpainting (the smoothest continuation of the context) and PatchMatch (copied patches, lecture 08).
+
+# %%
+SIZE = by_mode(quick=32, full=128)
+test = held_out(inpainting_dataset(InpaintingImages(SIZE, 64, seed=1), gl_rect_mask_fn(SIZE), seed=1), n=16)
+masked = test["image"] * (1 - test["mask"])
+fills = {"your mean colour fill": mean_colour_fill(masked, test["mask"]),
+         "biharmonic": biharmonic_inpaint(masked, test["mask"]),
+         "PatchMatch": inpaint_patchmatch(masked, test["mask"], seed=0)}
+for name, fill in fills.items():
+    print(f"{name:<22} masked MSE {float(masked_mse(fill, test['image'], test['mask'])):.4f}")
+
+# %%
+fig = show_rows({"input": masked[:8], **{k: v[:8] for k, v in fills.items()}, "truth": test["image"][:8]},
+                value_range=(-1, 1), scale=1.3)
+
+# %% [markdown]
+# PatchMatch's fills *look* the most like photographs, yet the squared error prefers the blurry
+# biharmonic fill: a sharp patch that is not exactly the missing one is penalised twice, once where
+# it has an edge the truth lacks and once where the truth has an edge it lacks.
+#
+# **Blur wins under L2.** Make it explicit: fill each hole with (a) the truth itself, blurred, and
+# (b) a *sharp* patch of the same image taken a few pixels away (plausible texture, wrong position).
+
+# %%
+blurred = F.avg_pool2d(F.pad(test["image"], (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+shifted = torch.roll(test["image"], shifts=(3, 3), dims=(2, 3))
+for name, fill in [("the truth, blurred (5x5 box)", blurred), ("the truth, shifted by 3 px (sharp)", shifted)]:
+    filled = test["image"] * (1 - test["mask"]) + fill * test["mask"]
+    print(f"{name:<36} masked MSE {float(masked_mse(filled, test['image'], test['mask'])):.4f}")
+
+# %% [markdown]
+# **Question.** A network trained with `masked_mse` alone: will its fills look like (a) or (b)?
+# What does exercise 3's adversarial term change, and what would it cost in PSNR?
+#
+# <!-- BEGIN SOLUTION -->
+# Like (a): the blurred truth has the lower squared error, because L2 is minimised by the *average*
+# of all plausible contents of the hole (lecture 08's striped example: the grey average has half the
+# expected error of any sharp guess), so an L2-trained network learns smooth, washed-out fills. The
+# adversarial term rewards fills that a discriminator cannot tell from real images, which brings
+# texture back like (b); since a sharp guess that is not exactly the truth has a larger pixel error
+# than the blur, PSNR drops a little while the images look more real. That is why the Context
+# Encoder weighs the adversarial term by only 0.001: the L2 term decides colour and layout, the
+# adversarial term only sharpens.
+# <!-- END SOLUTION -->

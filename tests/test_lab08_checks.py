@@ -1,0 +1,80 @@
+"""Lab 08's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks import CheckFailure, lab08
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab08.check_masked_mse(lab08.reference_masked_mse)
+    lab08.check_mean_colour_fill(lab08.reference_mean_colour_fill)
+    lab08.check_context_encoder_loss(lab08.reference_context_encoder_loss)
+
+
+def test_a_student_style_solution_passes():
+    lab08.check_masked_mse(lambda p, t, m: (((p - t) * m) ** 2).sum() / m.expand_as(p).sum())
+    lab08.check_mean_colour_fill(
+        lambda img, m: torch.where(m > 0.5, (img * (1 - m)).sum((2, 3), keepdim=True) / (1 - m).sum((2, 3), keepdim=True), img))
+    lab08.check_context_encoder_loss(
+        lambda f, r, h, d: 0.999 * (((1 + 9 * (1 - h)) * (f - r) ** 2).mean()) + 0.001 * F.softplus(-d).mean())
+
+
+@pytest.mark.parametrize("check", [lab08.check_masked_mse, lab08.check_mean_colour_fill, lab08.check_context_encoder_loss])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab08._mse_whole_image, "averaged over the whole image"),
+        (lab08._mse_image_size, "number of values in the whole image"),
+        (lab08._mse_inverted, "mask convention is inverted"),
+        (lab08._mse_no_channels, "mask.sum\\(\\) \\* C"),
+        (lab08._mse_l1, "mean absolute error"),
+        (lab08._mse_per_image, "averaged per image"),
+        (lambda p, t, m: lab08.reference_masked_mse(p, t, m).detach(), "detached"),
+        (lambda p, t, m: float(lab08.reference_masked_mse(p, t, m)), "should be a torch.Tensor"),
+    ],
+)
+def test_masked_mse_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab08.check_masked_mse(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab08._fill_whole_mean, "includes the hole's pixels"),
+        (lab08._fill_batch_mean, "whole batch"),
+        (lab08._fill_grey, "grey fill"),
+        (lab08._fill_everywhere, "replaced every pixel"),
+        (lab08._fill_inverted, "mask convention is inverted"),
+    ],
+)
+def test_mean_colour_fill_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab08.check_mean_colour_fill(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab08._ce_no_overlap, "weigh 10 times more"),
+        (lab08._ce_swapped_weights, "weights are swapped"),
+        (lab08._ce_swapped_lambdas, "lambda_rec and lambda_adv are swapped"),
+        (lab08._ce_fake_target, "target 1"),
+        (lab08._ce_bce_on_logits, "logits, not probabilities"),
+        (lab08._ce_sum, "not the sum"),
+    ],
+)
+def test_context_encoder_loss_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab08.check_context_encoder_loss(wrong)

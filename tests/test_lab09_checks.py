@@ -1,0 +1,97 @@
+"""Lab 09's graders pass the reference, fail the stub, and catch plausible wrong answers by name."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.checks import CheckFailure, lab09
+from course_lib.inpainting.global_local import local_crop
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("not written yet")
+
+
+def test_reference_solutions_pass():
+    lab09.check_dilated_block(lab09.reference_dilated_block)
+    lab09.check_complete(lab09.reference_complete)
+    lab09.check_local_crop(lab09.reference_local_crop)
+
+
+def test_the_library_crop_is_the_reference():
+    for case in lab09.CROP_CASES:
+        images, mask, size = case.args
+        assert torch.equal(local_crop(images, mask, size), lab09.reference_local_crop(images, mask, size))
+    lab09.check_local_crop(local_crop)
+
+
+@pytest.mark.parametrize("check", [lab09.check_dilated_block, lab09.check_complete, lab09.check_local_crop])
+def test_untouched_exercises_fail_as_not_implemented(check):
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+
+
+def _block(dilations=(2, 4, 8, 16), padding=None, bn=True, order="conv-bn-relu", kernel=3):
+    def build(c):
+        layers = []
+        for d in dilations:
+            pad = d * (kernel - 1) // 2 if padding is None else padding
+            conv = nn.Conv2d(c, c, kernel, padding=pad, dilation=d)
+            parts = {"conv": conv, "bn": nn.BatchNorm2d(c), "relu": nn.ReLU()}
+            layers += [parts[k] for k in order.split("-") if bn or k != "bn"]
+        return nn.Sequential(*layers)
+    return build
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (_block(padding=1), "padding = d"),
+        (_block(dilations=(1, 1, 1, 1)), "dilations 2, 4, 8, 16"),
+        (_block(dilations=(1, 2, 4, 8)), "dilations 2, 4, 8, 16"),
+        (_block(bn=False), "batch norm after"),
+        (_block(order="conv-relu-bn"), "conv -> batch norm -> ReLU"),
+        (lambda c: [nn.Conv2d(c, c, 3, padding=2, dilation=2)], "must return an nn.Module"),
+        (lambda c: _block()(c).append(nn.Conv2d(c, c, 1)), "dilations"),
+    ],
+)
+def test_dilated_block_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab09.check_dilated_block(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab09._complete_no_range, "raw \\* 2 - 1 before"),
+        (lab09._complete_inverted, "mask convention is inverted"),
+        (lab09._complete_everywhere, "prediction everywhere"),
+        (lab09._complete_wrong_direction, "wrong direction"),
+        (lab09._complete_raw_everywhere, "multiply \\(raw \\* 2 - 1\\) by the mask"),
+        (lambda r, i, m: lab09.reference_complete(r, i, m).detach(), "detached"),
+    ],
+)
+def test_complete_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab09.check_complete(wrong)
+
+
+def _unclamped(images, mask, size):
+    return lab09._crop_with(images, mask, size, lambda f, last, e: (f + last + 1) // 2 - size // 2)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lab09._crop_corner, "centred"),
+        (lab09._crop_floor_centre, "off by one"),
+        (lab09._crop_clamp_to_extent, "H - size"),
+        (lab09._crop_first_box, "per image"),
+        (lab09._crop_swapped, "swapped"),
+        (_unclamped, "not right yet"),
+        (lambda images, mask, size: images[..., :size, :size], "not right yet"),
+    ],
+)
+def test_local_crop_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab09.check_local_crop(wrong)
