@@ -1,0 +1,406 @@
+"""DeepFill v2: gated convolution, the two-stage generator with contextual attention, SN-PatchGAN, sketches.
+
+Yu, Lin, Yang, Shen, Lu, Huang, "Free-Form Image Inpainting with Gated Convolution", ICCV 2019, and
+the official release (JiahuiYu/generative_inpainting v2.0.0: ``inpaint_ops.py`` ``gen_conv``,
+``gen_deconv``, ``dis_conv``; ``inpaint_model.py`` ``build_inpaint_net``,
+``build_sn_patch_gan_discriminator``, ``build_graph_with_losses``; ``train.py``; seed article 002).
+
+**Gated convolution** (Sec. 3.2): one convolution computes twice the channels; half are features,
+half are gates, and the output is ``activation(features) * sigmoid(gates)``. Partial convolution's
+hand-made rule (valid or not, one mask shared by all channels) becomes a *learned, soft,
+per-channel* mask, and a user's sketch is just another input channel the gates learn to trust.
+
+**Widths of the release.** ``gen_conv(x, cnum)`` convolves to ``cnum`` channels and splits them,
+so a layer written with ``cnum`` channels *outputs* ``cnum / 2`` features. With ``cnum = 48`` the
+generator's widths are 24, 48, 96 (not 48, 96, 192 as in ports that double the convolution, such
+as seed 002's); :class:`DeepFillV2Generator` keeps the release's arithmetic, and
+``tests/test_deepfill.py`` checks its parameter count.
+
+**Upsampling.** The release's ``gen_deconv`` is nearest-neighbour upsampling by 2 followed by a
+3x3 gated convolution (no checkerboard artefacts); :class:`GatedUpConv2d` is that layer.
+:class:`GatedConvTranspose2d` gates an ``nn.ConvTranspose2d`` the same way, for networks that
+upsample with transposed convolutions.
+
+**Inputs.** The generator sees the image with the hole zeroed (3 channels), the sketch (1 channel,
+edges drawn *inside the hole*: edges of the ground truth during training, a user's strokes at
+inference; ``guided=True``), a channel of ones (it lets zero padding mark the border) and the mask.
+The release's default config trains without sketches (``guided: False``, 5 input channels);
+the paper's user-guided model has them (6 channels).
+
+**Loss.** L1 on both stages' outputs over the whole image (weight 1) plus the SN-PatchGAN hinge
+loss (weight 1): nothing else (no perceptual or style loss). Adam, lr 1e-4, betas (0.5, 0.999).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+from torch.utils.data import Dataset
+
+from course_lib.inpainting.contextual_attention import ContextualAttention
+from course_lib.inpainting.deepfill_v1 import tf_init
+from course_lib.inpainting.masks import validate_mask
+from course_lib.losses import discriminator_loss, generator_loss
+from course_lib.train.loop import Phase, TrainingTask
+
+
+# --------------------------------------------------------------------------- gated layers
+class GatedConv2d(nn.Module):
+    """``activation(conv_f(x)) * sigmoid(conv_g(x))``, computed as one convolution to ``2 * out_channels``.
+
+    (N, in_channels, H, W) -> (N, out_channels, H', W'). The first half of the convolution's
+    channels are the features, the second half the gates (the release's ``tf.split`` order).
+    Padding keeps ``H' = ceil(H / stride)`` ('SAME'); ``activation=None`` gives ``conv_f(x) *
+    sigmoid(conv_g(x))``. With ELU features the output lies in (-1, inf) times a gate in (0, 1).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+                 dilation: int = 1, activation: nn.Module | None = None) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        self.conv = nn.Conv2d(in_channels, 2 * out_channels, kernel_size, stride,
+                              padding=dilation * (kernel_size - 1) // 2, dilation=dilation)
+        self.activation = nn.ELU() if activation is None else activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features, gates = self.conv(x).split(self.out_channels, dim=1)
+        return self.activation(features) * torch.sigmoid(gates)
+
+    def gates(self, x: torch.Tensor) -> torch.Tensor:
+        """The soft masks sigmoid(conv_g(x)), (N, out_channels, H', W') in (0, 1): what the layer lets through."""
+        return torch.sigmoid(self.conv(x)[:, self.out_channels:])
+
+
+class GatedUpConv2d(nn.Module):
+    """The release's ``gen_deconv``: nearest-neighbour upsampling by 2, then a 3x3 :class:`GatedConv2d`.
+
+    (N, in_channels, H, W) -> (N, out_channels, 2H, 2W).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = GatedConv2d(in_channels, out_channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class GatedConvTranspose2d(nn.Module):
+    """A gated transposed convolution: ``activation(deconv_f(x)) * sigmoid(deconv_g(x))``.
+
+    (N, in_channels, H, W) -> (N, out_channels, stride * H, stride * W) for ``kernel_size = 2 *
+    stride`` (padding ``stride // 2``). One ``nn.ConvTranspose2d`` to ``2 * out_channels`` channels,
+    split into features and gates as in :class:`GatedConv2d`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 4, stride: int = 2,
+                 activation: nn.Module | None = None) -> None:
+        super().__init__()
+        if kernel_size != 2 * stride:
+            raise ValueError(f"use kernel_size = 2 * stride (got {kernel_size}, {stride}) so the output is stride x larger")
+        self.out_channels = out_channels
+        self.deconv = nn.ConvTranspose2d(in_channels, 2 * out_channels, kernel_size, stride, padding=stride // 2)
+        self.activation = nn.ELU() if activation is None else activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features, gates = self.deconv(x).split(self.out_channels, dim=1)
+        return self.activation(features) * torch.sigmoid(gates)
+
+
+# --------------------------------------------------------------------------- generator
+def _gc(c_in: int, cnum: int, k: int = 3, stride: int = 1, rate: int = 1, activation: nn.Module | None = None) -> GatedConv2d:
+    """The release's ``gen_conv(x, cnum, k, stride, rate)``: a gated conv with ``cnum // 2`` outputs."""
+    return GatedConv2d(c_in, cnum // 2, k, stride, rate, activation)
+
+
+class CoarseNetV2(nn.Module):
+    """Stage 1: 17 gated convolutions, two downsamplings, dilations 2-4-8-16, tanh output in [-1, 1]."""
+
+    def __init__(self, in_channels: int, cnum: int = 48) -> None:
+        super().__init__()
+        c = cnum // 2  # features per "cnum" of the release
+        self.body = nn.Sequential(
+            _gc(in_channels, cnum, 5),            # conv1
+            _gc(c, 2 * cnum, 3, 2),               # conv2_downsample
+            _gc(2 * c, 2 * cnum),                 # conv3
+            _gc(2 * c, 4 * cnum, 3, 2),           # conv4_downsample
+            _gc(4 * c, 4 * cnum),                 # conv5
+            _gc(4 * c, 4 * cnum),                 # conv6
+            *[_gc(4 * c, 4 * cnum, rate=r) for r in (2, 4, 8, 16)],  # conv7-10_atrous
+            _gc(4 * c, 4 * cnum),                 # conv11
+            _gc(4 * c, 4 * cnum),                 # conv12
+            GatedUpConv2d(4 * c, cnum),           # conv13_upsample (gen_deconv(x, 2*cnum))
+            _gc(cnum, 2 * cnum),                  # conv14
+            GatedUpConv2d(2 * c, c),              # conv15_upsample (gen_deconv(x, cnum))
+            _gc(c, cnum // 2),                    # conv16
+            nn.Conv2d(cnum // 4, 3, 3, padding=1),  # conv17: plain conv, no gate (cnum == 3)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.body(x))
+
+
+class RefineNetV2(nn.Module):
+    """Stage 2: a dilated gated branch and a contextual-attention branch, merged and decoded; tanh output."""
+
+    def __init__(self, cnum: int = 48, attention: ContextualAttention | None = None) -> None:
+        super().__init__()
+        c = cnum // 2
+        self.hallucination = nn.Sequential(
+            _gc(3, cnum, 5), _gc(c, cnum, 3, 2), _gc(c, 2 * cnum), _gc(2 * c, 2 * cnum, 3, 2),
+            _gc(2 * c, 4 * cnum), _gc(4 * c, 4 * cnum),
+            *[_gc(4 * c, 4 * cnum, rate=r) for r in (2, 4, 8, 16)],
+        )
+        self.attention_encoder = nn.Sequential(
+            _gc(3, cnum, 5), _gc(c, cnum, 3, 2), _gc(c, 2 * cnum), _gc(2 * c, 4 * cnum, 3, 2),
+            _gc(4 * c, 4 * cnum), _gc(4 * c, 4 * cnum, activation=nn.ReLU()),  # pmconv6: ReLU before attention
+        )
+        self.attention = attention or ContextualAttention(ksize=3, rate=2)
+        self.attention_decoder = nn.Sequential(_gc(4 * c, 4 * cnum), _gc(4 * c, 4 * cnum))  # pmconv9, pmconv10
+        self.decoder = nn.Sequential(
+            _gc(8 * c, 4 * cnum), _gc(4 * c, 4 * cnum),                # allconv11, allconv12
+            GatedUpConv2d(4 * c, cnum), _gc(cnum, 2 * cnum),         # allconv13_upsample, allconv14
+            GatedUpConv2d(2 * c, c), _gc(c, cnum // 2),               # allconv15_upsample, allconv16
+            nn.Conv2d(cnum // 4, 3, 3, padding=1),                   # allconv17
+        )
+
+    def forward(self, x: torch.Tensor, hole_small: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hallucinated = self.hallucination(x)
+        attended, offsets = self.attention(self.attention_encoder(x), hole_small)
+        merged = torch.cat([hallucinated, self.attention_decoder(attended)], dim=1)
+        return torch.tanh(self.decoder(merged)), offsets
+
+
+class DeepFillV2Generator(nn.Module):
+    """The DeepFill v2 inpainting network of the release (``build_inpaint_net``).
+
+    Args:
+        cnum: the release's base width (48): layers output ``cnum / 2``, ``cnum``, ``2 cnum``
+            features at full, 1/2 and 1/4 resolution.
+        guided: whether a sketch channel is an input (the paper's user-guided model).
+
+    ``forward(image, hole, sketch=None)``: ``image`` (N, 3, H, W) in [-1, 1] (the hole's content is
+    ignored: it is zeroed here), ``hole`` (N, 1, H, W) with 1 = hole, ``sketch`` (N, 1, H, W) in
+    {0, 1} (required when ``guided``; only its part inside the hole is used). ``H`` and ``W`` must be
+    divisible by 8. Returns ``(stage1, stage2, offsets)``: both stages' raw outputs (N, 3, H, W) in
+    [-1, 1] and the attention's displacement field (N, 2, H/8, W/8).
+    """
+
+    def __init__(self, cnum: int = 48, guided: bool = True) -> None:
+        super().__init__()
+        if cnum % 4:
+            raise ValueError(f"cnum must be divisible by 4 (the last gated layer has cnum / 4 features), got {cnum}")
+        self.cnum, self.guided = cnum, guided
+        self.in_channels = 3 + int(guided) + 2  # image, [sketch], ones, mask
+        self.coarse = CoarseNetV2(self.in_channels, cnum)
+        self.refine = RefineNetV2(cnum)
+        tf_init(self)
+
+    def forward(self, image: torch.Tensor, hole: torch.Tensor,
+                sketch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        validate_mask(hole, image, allow_empty=True, allow_full=True)
+        if image.dim() != 4 or image.shape[1] != 3 or hole.dim() != 4:
+            raise ValueError(f"expected image (N, 3, H, W) and hole (N, 1, H, W), got {tuple(image.shape)}, {tuple(hole.shape)}")
+        if image.shape[-1] % 8 or image.shape[-2] % 8:
+            raise ValueError(f"image size {tuple(image.shape[-2:])} must be divisible by 8 (two downsamplings, "
+                             "then attention at rate 2)")
+        incomplete = image * (1 - hole)
+        inputs = [incomplete]
+        if self.guided:
+            if sketch is None:
+                raise ValueError("this generator is guided: pass sketch=(N, 1, H, W) (zeros for 'no sketch')")
+            inputs.append(sketch * hole)  # the sketch only says something inside the hole
+        ones = torch.ones_like(hole)
+        x = torch.cat([*inputs, ones, ones * hole], dim=1)
+        stage1 = self.coarse(x)
+        # Stage 2 starts from the coarse result pasted into the hole (3 channels only, as released).
+        stage2_in = stage1 * hole + incomplete * (1 - hole)
+        hole_small = F.interpolate(hole, size=(image.shape[-2] // 4, image.shape[-1] // 4), mode="nearest")
+        stage2, offsets = self.refine(stage2_in, hole_small)
+        return stage1, stage2, offsets
+
+
+# --------------------------------------------------------------------------- discriminator
+class SNPatchGAN(nn.Module):
+    """SN-PatchGAN (Sec. 3.3; the release's ``build_sn_patch_gan_discriminator``).
+
+    Six 5x5 stride-2 convolutions with spectral normalisation (``torch.nn.utils.parametrizations.
+    spectral_norm``), channels ``cnum * (1, 2, 4, 4, 4, 4)`` (64 ... 256), each followed by leaky
+    ReLU 0.2 (the last one too, as ``dis_conv`` does), then flattened: (N, C, H, W) -> (N, 256 *
+    H/64 * W/64) scores, one per patch; each score's receptive field covers most of a 256x256
+    input, so no separate global discriminator is needed.
+
+    ``in_channels``: image (3) + mask (1, ``gan_with_mask``) + sketch (1 when guided).
+    """
+
+    def __init__(self, in_channels: int = 5, cnum: int = 64) -> None:
+        super().__init__()
+        widths = [cnum, 2 * cnum, 4 * cnum, 4 * cnum, 4 * cnum, 4 * cnum]
+        layers: list[nn.Module] = []
+        c_prev = in_channels
+        for c in widths:
+            layers += [spectral_norm(nn.Conv2d(c_prev, c, 5, stride=2, padding=2)), nn.LeakyReLU(0.2)]
+            c_prev = c
+        self.body = nn.Sequential(*layers)
+        self.in_channels = in_channels
+        for conv in self.convs():  # Glorot-uniform kernels, zero biases, as the release's layers
+            nn.init.xavier_uniform_(conv.parametrizations.weight.original)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"SNPatchGAN expects (N, {self.in_channels}, H, W) (image, mask[, sketch]), got {tuple(x.shape)}")
+        return self.body(x).flatten(1)
+
+    def convs(self) -> list[nn.Conv2d]:
+        return [m for m in self.body if isinstance(m, nn.Conv2d)]
+
+
+def largest_singular_value(conv: nn.Conv2d) -> float:
+    """The spectral norm of a conv's (effective) weight reshaped to (C_out, C_in * k * k)."""
+    return float(torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2))
+
+
+# --------------------------------------------------------------------------- sketches
+def edge_sketch(image: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """Edges of an image as a sketch: (3, H, W) or (N, 3, H, W) in [-1, 1] -> (1 or N, 1, H, W) in {0, 1}.
+
+    scikit-image's Canny detector on the grey image. (The paper uses HED edge maps, thresholded at
+    0.6 in the release; Canny needs no network and gives similar thin lines.)
+    """
+    from skimage.feature import canny
+
+    batch = image if image.dim() == 4 else image[None]
+    grey = ((batch.clamp(-1, 1) + 1) / 2 * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)
+    edges = [canny(g.cpu().double().numpy(), sigma=sigma) for g in grey]
+    out = torch.from_numpy(np.stack(edges).astype(np.float32))[:, None]
+    return out if image.dim() == 4 else out[0]
+
+
+class WithSketch(Dataset):
+    """Adds ``"sketch"``: the edges of the ground truth (:func:`edge_sketch`) to every item of ``masked``.
+
+    ``masked`` returns ``{"image" in [-1, 1], "mask"}`` (e.g. :class:`MaskedImages`); the sketch covers
+    the whole image: the generator keeps only its part inside the hole.
+    """
+
+    def __init__(self, masked: Dataset, sigma: float = 1.0) -> None:
+        self.masked, self.sigma = masked, sigma
+
+    def __len__(self) -> int:
+        return len(self.masked)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = dict(self.masked[index])
+        item["sketch"] = edge_sketch(item["image"], self.sigma)
+        return item
+
+
+# --------------------------------------------------------------------------- training
+class DeepFillV2Task(TrainingTask):
+    """DeepFill v2's training (``build_graph_with_losses``): updates ``"D"`` then ``"G"`` every step.
+
+    * D: hinge loss on SN-PatchGAN scores of real images and of completed images (detached), both
+      with the mask (and the sketch inside the hole, when guided) as extra channels;
+    * G: ``l1_weight * (|x - stage1| + |x - stage2|)`` (means over the whole image) plus
+      ``gan_weight *`` the hinge generator loss ``-D(completed)``.
+
+    The release uses weights 1 and 1, Adam with lr 1e-4 and betas (0.5, 0.999). A phase with
+    ``updates=("G",)`` trains G on the L1 terms alone (no discriminator: a warm-up).
+    """
+
+    def __init__(self, generator: DeepFillV2Generator | None = None, discriminator: SNPatchGAN | None = None,
+                 lr: float = 1e-4, betas: tuple[float, float] = (0.5, 0.999), l1_weight: float = 1.0,
+                 gan_weight: float = 1.0) -> None:
+        super().__init__()
+        self.G = generator or DeepFillV2Generator()
+        self.D = discriminator or SNPatchGAN(in_channels=3 + 1 + int(self.G.guided))
+        if self.D.in_channels != 4 + int(self.G.guided):
+            raise ValueError(f"the discriminator sees image + mask{' + sketch' if self.G.guided else ''}: "
+                             f"in_channels must be {4 + int(self.G.guided)}, got {self.D.in_channels}")
+        self.lr, self.betas, self.l1_weight, self.gan_weight = lr, betas, l1_weight, gan_weight
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"D": torch.optim.Adam(self.D.parameters(), lr=self.lr, betas=self.betas),
+                "G": torch.optim.Adam(self.G.parameters(), lr=self.lr, betas=self.betas)}
+
+    def _sketch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        if not self.G.guided:
+            return None
+        if "sketch" not in batch:
+            raise KeyError("a guided DeepFill v2 needs batch['sketch'] (wrap the data in WithSketch)")
+        return batch["sketch"]
+
+    def _d_input(self, images: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        extra = [batch["mask"]]
+        if self.G.guided:
+            extra.append(batch["sketch"] * batch["mask"])
+        return torch.cat([images, *extra], dim=1)
+
+    def forward_step(self, batch: dict[str, torch.Tensor], phase: Phase) -> dict[str, Any]:
+        stage1, stage2, offsets = self.G(batch["image"], batch["mask"], self._sketch(batch))
+        hole = batch["mask"]
+        completed = stage2 * hole + batch["image"] * (1 - hole)
+        return {"stage1": stage1, "stage2": stage2, "completed": completed}
+
+    def update_loss(self, name: str, batch: dict[str, torch.Tensor], out: dict[str, Any],
+                    phase: Phase) -> dict[str, torch.Tensor]:
+        if name == "D":
+            real = self.D(self._d_input(batch["image"], batch))
+            fake = self.D(self._d_input(out["completed"].detach(), batch))
+            return {"loss": discriminator_loss(real, fake, "hinge"), "real": real.mean(), "fake": fake.mean()}
+        target = batch["image"]
+        l1 = (target - out["stage1"]).abs().mean() + (target - out["stage2"]).abs().mean()
+        loss = self.l1_weight * l1
+        terms = {"l1": l1}
+        if phase.updates is None or "D" in phase.updates:
+            gan = generator_loss(self.D(self._d_input(out["completed"], batch)), "hinge")
+            loss = loss + self.gan_weight * gan
+            terms["gan"] = gan
+        return {"loss": loss, **terms}
+
+    @torch.no_grad()
+    def complete(self, batch: dict[str, torch.Tensor], sketch: torch.Tensor | None = None) -> torch.Tensor:
+        """Known pixels from the input, hole pixels from stage 2; ``sketch`` overrides the batch's."""
+        was = self.G.training
+        self.G.eval()
+        s = sketch if sketch is not None else self._sketch(batch)
+        _, stage2, _ = self.G(batch["image"], batch["mask"], s)
+        self.G.train(was)
+        return batch["image"] * (1 - batch["mask"]) + stage2 * batch["mask"]
+
+    @torch.no_grad()
+    def sample(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([batch["image"] * (1 - batch["mask"]), self.complete(batch), batch["image"]])
+
+
+def recipe(preset: str, data: str | None = None) -> Any:
+    """``python -m course_lib.train deepfill_v2``: quick = 64 px photos, cnum 16; paper = the release's setup."""
+    from course_lib.inpainting.data import MaskedImages
+    from course_lib.inpainting.freeform import free_form_mask
+    from course_lib.inpainting.partial_conv import _recipe_images
+    from course_lib.train.cli import Recipe
+    from course_lib.train.loop import TrainConfig
+
+    size = 64 if preset == "quick" else 256
+    images = _recipe_images(data, size, preset)
+    masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=preset != "quick"), seed=0,
+                          value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
+    if preset == "quick":
+        task = DeepFillV2Task(DeepFillV2Generator(cnum=16), SNPatchGAN(5, cnum=16), lr=1e-3, gan_weight=0.1)
+        return Recipe(task, WithSketch(masked), TrainConfig(steps=300, batch_size=8, log_every=50, sample_every=150),
+                      description="DeepFill v2 (cnum 16, guided), 64x64 bundled photos, free-form masks")
+    task = DeepFillV2Task(DeepFillV2Generator(cnum=48), SNPatchGAN(5, cnum=64))
+    return Recipe(task, WithSketch(masked), TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
+                  description="DeepFill v2 (release: cnum 48, SN-PatchGAN 64, hinge, lr 1e-4), 256x256, strokes + box")
+
+
+__all__: Sequence[str] = ["GatedConv2d", "GatedUpConv2d", "GatedConvTranspose2d", "CoarseNetV2", "RefineNetV2",
+                          "DeepFillV2Generator", "SNPatchGAN", "largest_singular_value", "edge_sketch", "WithSketch",
+                          "DeepFillV2Task", "recipe"]
