@@ -1,0 +1,470 @@
+"""The inpainting capstone (lecture 12): four learned methods, one setting, one table.
+
+Context Encoder, Global & Local, partial convolution and DeepFill v2 are trained here with the
+**same images, the same masks and the same budget**, and compared with the classical baselines
+(mean colour, biharmonic, PatchMatch) by :mod:`course_lib.inpainting.evaluate`, on held-out
+images with **rectangular** holes and with **free-form** (brush-stroke) holes.
+
+What is shared, and why:
+
+* **data**: one training set (:func:`training_data`): the bundled photos and textures in quick
+  mode, random ``size x size`` crops of a folder of photographs in full mode; the trainer seeds
+  every sample from ``(seed, step)``, so every method sees the very same images and masks in the
+  same order;
+* **masks**: each training image gets, with probability ``rect_fraction`` (1/2), Global & Local's
+  rectangle (sides 96-128 px at 256, scaled), otherwise DeepFill v2's brush strokes (the
+  release's parameters, without the box). One model per method then serves both test families;
+* **budget**: the same number of iterations at the same batch size (the same number of training
+  images), and in quick mode the same learning-rate schedule (constant, then a linear decay to
+  zero over the second half). Each method keeps its own losses and optimiser (its paper's, or in
+  quick mode the course's quick recipe's), because those are part of the method.
+
+Per method (the parts of each paper that a mixed-mask, same-budget comparison changes):
+
+* **Context Encoder** predicts the *whole* image (``output="full"``, the official
+  ``train_random.lua`` variant), since the centre-only network cannot fill holes elsewhere;
+* **Global & Local** splits the budget into its three phases: in the paper's proportions
+  ``T_C : T_D : T = 90k : 10k : 400k`` (Sec. 4) in full mode; in quick mode in lecture 09's
+  ``500 : 50 : 200``, because a few hundred iterations of MSE are far from the converged completion
+  network the paper's joint phase starts from;
+* **partial convolution** uses the paper's loss; in quick mode without the perceptual and style
+  terms (``pconv_vgg=False``): with the offline random VGG they carry no ImageNet knowledge and cost
+  about 10x the rest of an iteration (:func:`vgg_cost`); full mode keeps them, and the paper's
+  fine-tuning stage (last quarter of the budget, lr 5e-5, frozen encoder batch norm);
+* **DeepFill v2** is the release's unguided model (``guided: False``): no sketch, because at test
+  time a sketch drawn from the ground truth would leak the answer.
+
+Quick use (lecture 12)::
+
+    cfg = CapstoneConfig.quick()
+    trained = train_all(cfg)
+    tables = compare_all(trained, held_out_sets(cfg))
+    print(format_tables(tables))
+
+Full use (a GPU; hours): ``python -m course_lib.inpainting.capstone --preset full --data TRAIN_FOLDER
+--test-data TEST_FOLDER --out runs/capstone``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from course_lib.inpainting.data import MaskedImages
+from course_lib.inpainting.datasets import (
+    FolderCrops,
+    gl_rect_mask_fn,
+    image_source,
+    inpainting_dataset,
+)
+from course_lib.inpainting.evaluate import (
+    Method,
+    Scores,
+    assert_beats,
+    classical_baselines,
+    compare,
+    format_table,
+    held_out,
+)
+from course_lib.inpainting.freeform import free_form_mask
+from course_lib.train.loop import Phase, TrainConfig, Trainer, TrainingTask
+
+#: the two test families, in the order of the tables
+FAMILIES = ("rectangles", "free-form")
+#: the four learned methods, in the order of the tables (chronological)
+LEARNED = ("Context Encoder", "Global & Local", "PConv", "DeepFill v2")
+#: Global & Local's phases as fractions of the budget. The paper (Sec. 4): T_C, T_D, T = 90k, 10k,
+#: 400k, i.e. 18% / 2% / 80%; a short run needs the completion network trained first for longer
+#: (lecture 09's quick schedule: 500 / 50 / 200, i.e. 67% / 7% / 27%)
+GL_PHASE_FRACTIONS = {"paper": (90 / 500, 10 / 500, 400 / 500), "quick": (500 / 750, 50 / 750, 200 / 750)}
+
+MaskFn = Callable[[np.random.Generator], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class CapstoneConfig:
+    """One setting shared by every learned method.
+
+    Args:
+        size: image side in pixels (power of two, >= 32: Context Encoder halves it to 4x4).
+        steps: iterations per method (Global & Local: the sum of its three phases).
+        batch_size: images per iteration, for every method.
+        width: one channel scale for all four networks (the paper's ``nef``/``width``/``cnum``
+            are 64, 64, 64, 48); ``None`` = each paper's own width (full mode).
+        rect_fraction: share of training masks that are rectangles (the rest: brush strokes).
+        pconv_vgg: partial convolution's perceptual and style terms (VGG-16 features).
+        quick_optimizers: the course's quick recipes' learning rates (faster in short CPU runs)
+            instead of the papers' (see :func:`build_tasks`), and Global & Local's quick schedule.
+        lr_decay_start: fraction of the budget after which every method's learning rate falls
+            linearly to zero (pix2pix's schedule; it averages out the noise of the last updates
+            of a short run); ``None``: constant rates, as the papers.
+        seed: the trainer's seed (the same for every method: the same batches).
+        n_test: held-out images per mask family.
+    """
+
+    size: int = 32
+    steps: int = 1000
+    batch_size: int = 8
+    width: int | None = 8
+    rect_fraction: float = 0.5
+    pconv_vgg: bool = False
+    quick_optimizers: bool = True
+    lr_decay_start: float | None = 0.5
+    seed: int = 0
+    n_test: int = 32
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, int) or self.size < 32 or self.size & (self.size - 1):
+            raise ValueError(f"size must be a power of two >= 32 (Context Encoder halves it down to 4x4, "
+                             f"DeepFill v2 needs a multiple of 8), got {self.size!r}")
+        for name in ("steps", "batch_size", "n_test"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.width is not None and (not isinstance(self.width, int) or self.width < 4 or self.width % 4):
+            raise ValueError(f"width must be None (the papers' widths) or a multiple of 4 (DeepFill v2's cnum), "
+                             f"got {self.width!r}")
+        if not 0 <= self.rect_fraction <= 1:
+            raise ValueError(f"rect_fraction must be in [0, 1], got {self.rect_fraction}")
+
+    @classmethod
+    def quick(cls, **changes) -> CapstoneConfig:
+        """CPU minutes: 32 px, width 8 for all, 1000 iterations of 8 images, no VGG terms."""
+        return dataclasses.replace(cls(), **changes)
+
+    @classmethod
+    def full(cls, **changes) -> CapstoneConfig:
+        """A GPU: 256 px crops, the papers' widths and optimisers, 100k iterations of 16 images each."""
+        return dataclasses.replace(cls(size=256, steps=100_000, batch_size=16, width=None, pconv_vgg=True,
+                                       quick_optimizers=False, lr_decay_start=None, n_test=200), **changes)
+
+
+# ----------------------------------------------------------------------------- data and masks
+def mask_fn(family: str, size: int) -> MaskFn:
+    """The hole generator of a family: ``"rectangles"`` (Global & Local), ``"free-form"`` (DeepFill v2
+    strokes, no box), or ``"mixed"`` (the training masks, see :func:`mixed_mask_fn`)."""
+    if family == "rectangles":
+        return gl_rect_mask_fn(size)
+    if family == "free-form":
+        return lambda rng: free_form_mask(size, rng, with_box=False)
+    if family == "mixed":
+        return mixed_mask_fn(size)
+    raise ValueError(f"family must be one of {FAMILIES + ('mixed',)}, got {family!r}")
+
+
+def mixed_mask_fn(size: int, rect_fraction: float = 0.5) -> MaskFn:
+    """A rectangle with probability ``rect_fraction``, else brush strokes (1 = hole, (1, size, size))."""
+    if not 0 <= rect_fraction <= 1:
+        raise ValueError(f"rect_fraction must be in [0, 1], got {rect_fraction}")
+    rect, strokes = mask_fn("rectangles", size), mask_fn("free-form", size)
+    return lambda rng: rect(rng) if rng.random() < rect_fraction else strokes(rng)
+
+
+def training_data(cfg: CapstoneConfig, data: str | os.PathLike | None = None) -> MaskedImages:
+    """The one training set: ``{"image" in [-1, 1], "mask"}`` items with mixed masks.
+
+    ``data=None``: the bundled photos and textures (:class:`~course_lib.inpainting.datasets.InpaintingImages`,
+    seed 0); a folder: random crops of its photographs (shorter side rescaled to [size, 1.5 size],
+    Global & Local's Sec. 4 augmentation, :class:`~course_lib.inpainting.datasets.FolderCrops`).
+    """
+    if data is None or str(data) == "quick":
+        images, value_range = image_source(None, cfg.size, length=100_000, seed=0)
+    else:
+        images, value_range = FolderCrops(data, cfg.size, cfg.size, cfg.size * 3 // 2), (-1.0, 1.0)
+    return inpainting_dataset(images, mixed_mask_fn(cfg.size, cfg.rect_fraction), seed=0, value_range=value_range)
+
+
+def held_out_sets(cfg: CapstoneConfig, data: str | os.PathLike | None = None) -> dict[str, dict[str, torch.Tensor]]:
+    """Held-out evaluation batches, one per family: the *same* ``cfg.n_test`` images with each family's holes.
+
+    ``data=None``: bundled photos and textures with another seed (1) than training; a folder: its
+    images centre-cropped to ``cfg.size`` (use photographs the training folder does not contain).
+    """
+    images, value_range = image_source(data, cfg.size, length=cfg.n_test if data is None else 100_000, seed=1)
+    return {family: held_out(inpainting_dataset(images, mask_fn(family, cfg.size), seed=1, value_range=value_range),
+                             n=cfg.n_test)
+            for family in FAMILIES}
+
+
+# ----------------------------------------------------------------------------- the four methods
+@dataclass
+class Candidate:
+    """A learned method ready to train: its task, its schedule and how to call it at test time."""
+
+    name: str
+    task: TrainingTask
+    phases: list[Phase]
+    inpaint: Callable[[TrainingTask, torch.Tensor, torch.Tensor], torch.Tensor]
+    generator: nn.Module
+    note: str = ""
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+def _batched_call(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], module: nn.Module) -> Method:
+    """A :data:`~course_lib.inpainting.evaluate.Method` that runs ``fn`` on the module's device."""
+    def method(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        device = _device_of(module)
+        return fn(image.to(device), mask.to(device)).float().cpu()
+    return method
+
+
+def build_tasks(cfg: CapstoneConfig) -> dict[str, Candidate]:
+    """The four methods at ``cfg.size`` with ``cfg.width`` (or the papers' widths), with their schedules.
+
+    Optimisers: the papers' (CE: Adam 2e-4 / G 2e-3; G&L: ADADELTA; PConv: Adam 2e-4; DeepFill v2:
+    Adam 1e-4, GAN weight 1) when ``cfg.quick_optimizers`` is false; else the course's quick
+    recipes' (G&L: Adam 1e-3; PConv: Adam 2e-3; DeepFill v2: Adam 1e-3, GAN weight 0.1; CE
+    unchanged), which learn faster in a few hundred iterations.
+    """
+    from course_lib.inpainting.context_encoder import ContextEncoder, ContextEncoderTask
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator, DeepFillV2Task, SNPatchGAN
+    from course_lib.inpainting.global_local import GlobalLocalTask, three_phases
+    from course_lib.inpainting.partial_conv import PConvTask, PConvUNet
+
+    size, w, quick = cfg.size, cfg.width, cfg.quick_optimizers
+    steps = cfg.steps
+    out: dict[str, Candidate] = {}
+
+    # Context Encoder: train_random.lua's whole-image output; the fc bottleneck of train.lua at full
+    # width, the paper's channel-wise one at a reduced width (12x fewer parameters, lecture 08)
+    ce_w = w or 64
+    ce = ContextEncoderTask(ContextEncoder(size, ce_w, ce_w, bottleneck="fc" if w is None else "channelwise",
+                                           output="full"), adversarial=True, ndf=ce_w)
+    out["Context Encoder"] = Candidate(
+        "Context Encoder", ce, [Phase("train", steps)], lambda t, x, m: t.inpaint(x, m), ce.G,
+        "whole-image output (train_random.lua), L2 x 0.999 + adversarial x 0.001")
+
+    # Global & Local: the three phases in the paper's proportions
+    gl = GlobalLocalTask(image_size=size, width=w or 64, optimizer="adam" if quick else "adadelta")
+    fractions = GL_PHASE_FRACTIONS["quick" if quick else "paper"]
+    tc, td = round(steps * fractions[0]), round(steps * fractions[1])
+    out["Global & Local"] = Candidate(
+        "Global & Local", gl, three_phases(tc, td, steps - tc - td), lambda t, x, m: t.inpaint(x, m), gl.C,
+        f"phases T_C {tc}, T_D {td}, T {steps - tc - td}; MSE + 0.0004 GAN")
+
+    # Partial convolution: the encoder stops at 2x2 (the paper: 8 layers at 512 px)
+    layers = min(8, int(np.log2(size)) - 1)
+    pc = PConvTask(PConvUNet(layers=layers, width=w or 64), lr=2e-3 if quick else 2e-4, use_vgg=cfg.pconv_vgg,
+                   weights=None)
+    if cfg.pconv_vgg and not quick:  # the paper's fine-tuning stage, in its proportion (600k + 200k)
+        finetune = steps // 4
+        pc_phases = [Phase("train", steps - finetune),
+                     Phase("finetune", finetune, options={"lr": 5e-5, "freeze_encoder_bn": True})]
+    else:
+        pc_phases = [Phase("train", steps)]
+    out["PConv"] = Candidate(
+        "PConv", pc, pc_phases, lambda t, x, m: t.complete({"image": x, "mask": m}), pc.net,
+        f"U-Net of {layers} partial convs; loss valid + 6 hole + 0.1 TV"
+        + (" + 0.05 perceptual + 120 style (VGG-16)" if cfg.pconv_vgg else " (no VGG terms)"))
+
+    # DeepFill v2: the release's unguided model (5 input channels; SN-PatchGAN on image + mask)
+    g = DeepFillV2Generator(cnum=w or 48, guided=False)
+    d = SNPatchGAN(in_channels=4, cnum=w or 64)
+    df = DeepFillV2Task(g, d, lr=1e-3, gan_weight=0.1) if quick else DeepFillV2Task(g, d)
+    out["DeepFill v2"] = Candidate(
+        "DeepFill v2", df, [Phase("train", steps)], lambda t, x, m: t.complete({"image": x, "mask": m}), df.G,
+        "gated convs + contextual attention; L1 (both stages) + "
+        + ("0.1" if quick else "1") + " x SN-PatchGAN hinge")
+    return out
+
+
+def parameter_count(module: nn.Module) -> int:
+    """Trainable parameters of a module (spectral norm's ``weight_orig`` counted once)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def parameter_table(candidates: Mapping[str, Candidate]) -> str:
+    """Parameters of each method's generator (what runs at test time) and of everything it trains."""
+    lines = [f"{'method':<17}{'generator':>12}{'+ discriminators':>18}", "-" * 47]
+    for name, c in candidates.items():
+        trained = sum(parameter_count(m) for m in c.task.children() if m is not getattr(c.task, "vgg", None))
+        lines.append(f"{name:<17}{parameter_count(c.generator):>12,}{trained - parameter_count(c.generator):>18,}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Trained:
+    """A trained method: the candidate, its loss history, and its wall-clock training time."""
+
+    candidate: Candidate
+    history: object
+    seconds: float
+
+    @property
+    def method(self) -> Method:
+        """The method as :mod:`course_lib.inpainting.evaluate` calls it (inputs on the CPU, [-1, 1])."""
+        c = self.candidate
+        return _batched_call(lambda x, m: c.inpaint(c.task, x, m), c.task)
+
+
+def train_all(cfg: CapstoneConfig, data: Dataset | None = None, names: Sequence[str] = LEARNED,
+              device: str | None = None, progress: bool = True, verbose: bool = True,
+              checkpoint_dir: str | os.PathLike | None = None) -> dict[str, Trained]:
+    """Train each of ``names`` on ``data`` (default :func:`training_data`) with ``cfg``'s budget.
+
+    Every method gets ``TrainConfig(steps, batch_size, seed)`` with the same values, hence the same
+    batches. Prints one line per method (iterations, seconds, last logged loss) when ``verbose``.
+    ``checkpoint_dir``: save (and resume from) ``<dir>/<method>.pt``, for long runs.
+    """
+    unknown = [n for n in names if n not in LEARNED]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {LEARNED}")
+    data = data if data is not None else training_data(cfg)
+    candidates = build_tasks(cfg)
+    trained: dict[str, Trained] = {}
+    for name in names:
+        c = candidates[name]
+        ckpt = None
+        if checkpoint_dir is not None:
+            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+            ckpt = str(Path(checkpoint_dir) / (name.replace(" ", "_").replace("&", "and") + ".pt"))
+        config = TrainConfig(steps=sum(p.steps for p in c.phases), batch_size=cfg.batch_size, seed=cfg.seed,
+                             lr_decay_start=None if cfg.lr_decay_start is None else round(cfg.lr_decay_start * cfg.steps),
+                             log_every=max(1, min(25, cfg.steps // 4)), progress=progress, checkpoint_path=ckpt,
+                             checkpoint_every=2000 if ckpt else None)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # a phased schedule (Global & Local) leaves an optimizer idle in a phase while its learning-rate
+            # schedule advances with the iterations; torch warns about that order, which is intended here
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
+            history = Trainer(c.task, data, config, phases=c.phases, device=device).fit(resume=ckpt is not None)
+        seconds = time.perf_counter() - start
+        trained[name] = Trained(c, history, seconds)
+        if verbose:
+            print(f"{name:<16} {config.steps} iterations x {cfg.batch_size} images in {seconds:5.1f} s  ({c.note})",
+                  flush=True)
+    return trained
+
+
+def compare_all(trained: Mapping[str, Trained], tests: Mapping[str, Mapping[str, torch.Tensor]],
+                classical: Mapping[str, Method] | None = None) -> dict[str, dict[str, Scores]]:
+    """Scores per family: the classical baselines (default: mean colour, biharmonic, PatchMatch), then the learned methods."""
+    methods = dict(classical if classical is not None else classical_baselines())
+    methods.update({name: t.method for name, t in trained.items()})
+    return {family: compare(methods, test) for family, test in tests.items()}
+
+
+def format_tables(tables: Mapping[str, Mapping[str, Scores]], baseline: str = "mean colour") -> str:
+    """:func:`~course_lib.inpainting.evaluate.format_table` for each family, with its mean hole ratio."""
+    blocks = []
+    for family, scores in tables.items():
+        first = next(iter(scores.values()))
+        n = first.per_image["l1"].shape[0]
+        blocks.append(format_table(scores, baseline=baseline, title=f"{family} holes, {n} held-out images"))
+    return "\n\n".join(blocks)
+
+
+def assert_all_beat(tables: Mapping[str, Mapping[str, Scores]], names: Sequence[str] = LEARNED,
+                    baseline: str = "mean colour") -> None:
+    """``assert_beats`` for every learned method in every family (lower L1 and higher PSNR inside the holes)."""
+    for family, scores in tables.items():
+        for name in names:
+            try:
+                assert_beats(scores, name, baseline)
+            except AssertionError as err:
+                raise AssertionError(f"{family} holes: {err}") from None
+
+
+def ranking(tables: Mapping[str, Mapping[str, Scores]], metric: str = "l1") -> dict[str, list[str]]:
+    """Methods of each family sorted from best to worst by ``metric`` (``l1``: lowest first; else highest)."""
+    if metric not in ("l1", "psnr", "ssim"):
+        raise ValueError(f"metric must be 'l1', 'psnr' or 'ssim', got {metric!r}")
+    return {family: sorted(scores, key=lambda n: getattr(scores[n], metric) * (1 if metric == "l1" else -1))
+            for family, scores in tables.items()}
+
+
+# ----------------------------------------------------------------------------- the figure
+def side_by_side(tables: Mapping[str, Mapping[str, Scores]], tests: Mapping[str, Mapping[str, torch.Tensor]],
+                 indices: Sequence[int] = (0, 1, 2), methods: Sequence[str] | None = None, scale: float = 1.25,
+                 hole_colour: tuple[float, float, float] = (1.0, 0.0, 1.0)):
+    """One row per (family, image): the input with its hole (painted ``hole_colour``), each method, the truth.
+
+    Returns the matplotlib figure. Images are taken from ``Scores.outputs`` (so
+    :func:`compare_all` must have kept them, as it does by default).
+    """
+    from course_lib.viz import show_rows
+
+    rows: dict[str, torch.Tensor] = {}
+    names: list[str] = []
+    for family, scores in tables.items():
+        names = list(methods) if methods is not None else list(scores)
+        missing = [n for n in names if scores[n].outputs is None]
+        if missing:
+            raise ValueError(f"no outputs kept for {missing}: evaluate with keep_outputs=True")
+        test = tests[family]
+        for i in indices:
+            mask = test["mask"][i]
+            paint = torch.tensor(hole_colour).view(3, 1, 1) * 2 - 1
+            shown_input = test["image"][i] * (1 - mask) + paint * mask
+            rows[f"{family} #{i}"] = torch.stack([shown_input, *[scores[n].outputs[i] for n in names],
+                                                   test["image"][i]])
+    titles = ["input (hole)", *names, "truth"]
+    return show_rows(rows, value_range=(-1, 1), max_cols=len(titles), scale=scale, col_titles=titles)
+
+
+def vgg_cost(cfg: CapstoneConfig, repeats: int = 1) -> tuple[float, float]:
+    """Seconds of one forward + backward of :func:`pconv_loss` on a batch, without and with the VGG terms."""
+    from course_lib.inpainting.partial_conv import pconv_loss, pconv_vgg
+
+    data = training_data(cfg)
+    batch = torch.stack([data[i]["image"] for i in range(cfg.batch_size)])
+    hole = torch.stack([data[i]["mask"] for i in range(cfg.batch_size)])
+    vgg = pconv_vgg()
+    times = []
+    for extractor in (None, vgg):
+        out = batch.clone().requires_grad_(True)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            pconv_loss(out, batch, hole, extractor)["loss"].backward()
+        times.append((time.perf_counter() - start) / repeats)
+    return times[0], times[1]
+
+
+# ----------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m course_lib.inpainting.capstone``: train the four methods, print the tables, save the figure."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.inpainting.capstone", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", choices=("quick", "full"), default="quick")
+    parser.add_argument("--data", default=None, help="folder of training photographs (full preset)")
+    parser.add_argument("--test-data", default=None, help="folder of held-out photographs (full preset)")
+    parser.add_argument("--steps", type=int, default=None, help="iterations per method")
+    parser.add_argument("--methods", nargs="+", default=list(LEARNED), help="subset of the learned methods")
+    parser.add_argument("--out", default="runs/capstone", help="checkpoints, tables and the figure go here")
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    if args.preset == "full" and (args.data is None or args.test_data is None):
+        raise SystemExit("the full preset trains on real photographs: pass --data TRAIN_FOLDER and "
+                         "--test-data TEST_FOLDER (e.g. Places2 training and validation images)")
+    cfg = CapstoneConfig.full() if args.preset == "full" else CapstoneConfig.quick()
+    if args.steps is not None:
+        cfg = dataclasses.replace(cfg, steps=args.steps)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(parameter_table(build_tasks(cfg)))
+    trained = train_all(cfg, training_data(cfg, args.data), names=args.methods, device=args.device,
+                        checkpoint_dir=out / "checkpoints")
+    tables = compare_all(trained, held_out_sets(cfg, args.test_data))
+    text = format_tables(tables)
+    print(text)
+    (out / "tables.txt").write_text(text + "\n")
+    side_by_side(tables, held_out_sets(cfg, args.test_data)).savefig(out / "side_by_side.png", dpi=120)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

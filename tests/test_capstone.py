@@ -1,0 +1,162 @@
+"""The capstone's shared setting (course_lib.inpainting.capstone): masks, data, budget, tables, figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.inpainting import capstone
+from course_lib.inpainting.capstone import (
+    FAMILIES,
+    LEARNED,
+    CapstoneConfig,
+    assert_all_beat,
+    build_tasks,
+    compare_all,
+    format_tables,
+    held_out_sets,
+    mask_fn,
+    mixed_mask_fn,
+    ranking,
+    side_by_side,
+    train_all,
+    training_data,
+)
+from course_lib.inpainting.evaluate import Scores, classical_baselines
+
+TINY = CapstoneConfig.quick(size=32, steps=2, batch_size=2, width=4, n_test=3)
+
+
+def _is_rectangle(mask: torch.Tensor) -> bool:
+    rows, cols = torch.nonzero(mask[0] > 0.5, as_tuple=True)
+    box = mask[0, int(rows.min()):int(rows.max()) + 1, int(cols.min()):int(cols.max()) + 1]
+    return bool((box > 0.5).all())
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="power of two"):
+        CapstoneConfig(size=48)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        CapstoneConfig(width=6)
+    with pytest.raises(ValueError, match="steps"):
+        CapstoneConfig(steps=0)
+    with pytest.raises(ValueError, match="rect_fraction"):
+        CapstoneConfig(rect_fraction=1.5)
+
+
+def test_full_preset_is_256px_with_the_papers_widths():
+    full = CapstoneConfig.full()
+    assert (full.size, full.width, full.pconv_vgg, full.quick_optimizers) == (256, None, True, False)
+    assert CapstoneConfig.quick().size == 32
+
+
+def test_mask_families():
+    rng = np.random.default_rng(0)
+    for family in FAMILIES:
+        m = mask_fn(family, 32)(rng)
+        assert m.shape == (1, 32, 32) and set(m.unique().tolist()) <= {0.0, 1.0} and 0 < m.mean() < 1
+    # Global & Local's rectangles: sides 96-128 of 256 -> 12-16 of 32
+    rect = mask_fn("rectangles", 32)(np.random.default_rng(1))
+    assert _is_rectangle(rect) and 12 * 12 <= rect.sum() <= 16 * 16
+    with pytest.raises(ValueError, match="family"):
+        mask_fn("circles", 32)
+
+
+def test_mixed_masks_use_both_families_in_the_given_proportion():
+    fn = mixed_mask_fn(32, 0.5)
+    kinds = [_is_rectangle(fn(np.random.default_rng([0, i]))) for i in range(40)]
+    assert 8 <= sum(kinds) <= 32  # rectangles about half the time (strokes are almost never rectangles)
+    assert all(_is_rectangle(mixed_mask_fn(32, 1.0)(np.random.default_rng(i))) for i in range(5))
+    with pytest.raises(ValueError, match="rect_fraction"):
+        mixed_mask_fn(32, -0.1)
+
+
+def test_test_sets_share_images_across_families():
+    tests = held_out_sets(TINY)
+    assert list(tests) == list(FAMILIES)
+    a, b = tests["rectangles"], tests["free-form"]
+    assert a["image"].shape == (3, 3, 32, 32) and torch.equal(a["image"], b["image"])
+    assert not torch.equal(a["mask"], b["mask"])
+    item = training_data(TINY)[0]
+    assert item["image"].shape == (3, 32, 32) and item["image"].min() >= -1 and item["mask"].shape == (1, 32, 32)
+
+
+def test_build_tasks_shares_size_and_splits_global_local_like_the_paper():
+    cands = build_tasks(CapstoneConfig.quick(steps=500, width=4))
+    assert list(cands) == list(LEARNED)
+    phases = cands["Global & Local"].phases
+    assert [p.steps for p in phases] == [333, 33, 134]  # lecture 09's quick 500 : 50 : 200
+    full = build_tasks(CapstoneConfig.full(size=32, steps=500, width=4, pconv_vgg=False))["Global & Local"].phases
+    assert [p.steps for p in full] == [90, 10, 400]  # T_C : T_D : T = 90k : 10k : 400k (Iizuka et al. Sec. 4)
+    for name, c in cands.items():
+        assert sum(p.steps for p in c.phases) == 500, name
+    assert cands["DeepFill v2"].task.G.guided is False  # no sketch: it would leak the ground truth
+    assert cands["Context Encoder"].task.G.output == "full"
+    assert cands["PConv"].task.vgg is None
+
+
+def test_full_widths_are_the_papers():
+    # Construct only the cheap ones at 256 px (the CE's 4000-unit bottleneck is 65M weights).
+    cfg = CapstoneConfig.full()
+    assert cfg.width is None
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
+
+    cands = build_tasks(CapstoneConfig.full(size=32, pconv_vgg=False))  # papers' widths, small images
+    assert cands["Global & Local"].task.C.width == 64
+    assert cands["PConv"].task.net.width == 64
+    assert cands["DeepFill v2"].task.G.cnum == DeepFillV2Generator().cnum == 48
+    assert cands["Context Encoder"].task.G.bottleneck_kind == "fc"
+
+
+def test_train_all_compare_and_figure_end_to_end():
+    trained = train_all(TINY, progress=False, verbose=False)
+    assert list(trained) == list(LEARNED)
+    tests = held_out_sets(TINY)
+    tables = compare_all(trained, tests, classical=classical_baselines(patchmatch=False))
+    for family in FAMILIES:
+        assert list(tables[family]) == ["mean colour", "biharmonic", *LEARNED]
+        for name, s in tables[family].items():
+            assert s.outputs.shape == (3, 3, 32, 32) and np.isfinite(s.l1), name
+            # known pixels are never changed by the evaluation
+            known = 1 - tests[family]["mask"]
+            assert torch.allclose(s.outputs * known, tests[family]["image"] * known, atol=1e-6)
+    text = format_tables(tables)
+    assert "rectangles holes, 3 held-out images" in text and "free-form holes" in text and "DeepFill v2" in text
+    fig = side_by_side(tables, tests, indices=(0, 1))
+    assert len(fig.axes) == 2 * 2 * (len(tables["rectangles"]) + 2)
+    assert fig.axes[0].get_title() == "input (hole)"
+
+
+def test_train_all_rejects_unknown_methods():
+    with pytest.raises(ValueError, match="unknown methods"):
+        train_all(TINY, names=["LaMa"])
+
+
+def _scores(l1: float, psnr: float) -> Scores:
+    return Scores(l1=l1, psnr=psnr, ssim=0.5, seconds_per_image=0.0, per_image={"l1": torch.zeros(4)})
+
+
+def test_assert_all_beat_names_family_and_method():
+    good = {"mean colour": _scores(0.1, 20), **{n: _scores(0.05, 24) for n in LEARNED}}
+    assert_all_beat({"rectangles": good})
+    bad = dict(good, PConv=_scores(0.12, 19))
+    with pytest.raises(AssertionError, match="free-form holes: PConv does not beat mean colour"):
+        assert_all_beat({"rectangles": good, "free-form": bad})
+
+
+def test_ranking():
+    tables = {"rectangles": {"a": _scores(0.1, 20), "b": _scores(0.05, 25), "c": _scores(0.07, 22)}}
+    assert ranking(tables)["rectangles"] == ["b", "c", "a"]
+    assert ranking(tables, "psnr")["rectangles"] == ["b", "c", "a"]
+    with pytest.raises(ValueError, match="metric"):
+        ranking(tables, "fid")
+
+
+def test_cli_full_needs_folders():
+    with pytest.raises(SystemExit, match="--data"):
+        capstone.main(["--preset", "full"])
