@@ -34,6 +34,12 @@ Per method (the parts of each paper that a mixed-mask, same-budget comparison ch
 * **DeepFill v2** is the release's unguided model (``guided: False``): no sketch, because at test
   time a sketch drawn from the ground truth would leak the answer.
 
+Quick mode's stated departures (full mode uses none of them): the Context Encoder trains with L2
+alone for the first half, weights the known pixels 0.1 (the release: 10) and uses Adam 5e-5 (G
+5e-4); DeepFill v2 uses lecture 10's recipe (L1 alone for the first 3/4, hole L1 x 6, open
+initialisation, Adam 1e-3, GAN x 0.1). In both modes Global & Local's output is Poisson-blended,
+the paper's post-processing (Sec. 3.4).
+
 Quick use (lecture 12)::
 
     cfg = CapstoneConfig.quick()
