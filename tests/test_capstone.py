@@ -98,6 +98,11 @@ def test_build_tasks_shares_size_and_splits_global_local_like_the_paper():
     assert cands["DeepFill v2"].task.G.guided is False  # no sketch: it would leak the ground truth
     assert cands["Context Encoder"].task.G.output == "full"
     assert cands["PConv"].task.vgg is None
+    # quick-mode warm-ups (lectures 08 and 10): reconstruction only, then the discriminators join in
+    assert [(p.steps, p.updates) for p in cands["DeepFill v2"].phases] == [(375, ("G",)), (125, None)]
+    assert [p.steps for p in cands["Context Encoder"].phases] == [250, 250]
+    assert cands["Context Encoder"].phases[0].options == {"adversarial": False}
+    assert cands["DeepFill v2"].task.hole_weight == 6.0
 
 
 def test_full_widths_are_the_papers():
@@ -111,6 +116,9 @@ def test_full_widths_are_the_papers():
     assert cands["PConv"].task.net.width == 64
     assert cands["DeepFill v2"].task.G.cnum == DeepFillV2Generator().cnum == 48
     assert cands["Context Encoder"].task.G.bottleneck_kind == "fc"
+    assert cands["Context Encoder"].task.overlap_weight == 10  # overlapL2Weight in train.lua
+    for name in ("Context Encoder", "DeepFill v2"):  # adversarial from the first iteration, as the papers
+        assert len(cands[name].phases) == 1, name
 
 
 def test_train_all_compare_and_figure_end_to_end():
@@ -147,6 +155,10 @@ def test_assert_all_beat_names_family_and_method():
     bad = dict(good, PConv=_scores(0.12, 19))
     with pytest.raises(AssertionError, match="free-form holes: PConv does not beat mean colour"):
         assert_all_beat({"rectangles": good, "free-form": bad})
+    half = dict(good, PConv=_scores(0.09, 19))  # lower L1, lower PSNR
+    assert_all_beat({"rectangles": half}, metric="l1")
+    with pytest.raises(AssertionError, match="rectangles holes: PConv does not beat"):
+        assert_all_beat({"rectangles": half})
 
 
 def test_ranking():

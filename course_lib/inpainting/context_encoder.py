@@ -261,13 +261,19 @@ class ContextEncoderTask(TrainingTask):
         lambda_rec, lambda_adv: 0.999 / 0.001 (``wtl2 = 0.999``; the adversarial weight is ``1 - wtl2``).
         lr: the discriminator's learning rate; the generator gets 10x (``train.lua``).
         ndf: discriminator width.
+        overlap_weight: the L2 weight of the known pixels in the predicted region
+            (``overlapL2Weight`` = 10 in the release; a smaller value spends more of a short run on the hole).
     """
 
     def __init__(self, generator: ContextEncoder, adversarial: bool = True, lambda_rec: float = LAMBDA_REC,
-                 lambda_adv: float = LAMBDA_ADV, lr: float = 2e-4, ndf: int = 64) -> None:
+                 lambda_adv: float = LAMBDA_ADV, lr: float = 2e-4, ndf: int = 64,
+                 overlap_weight: float = OVERLAP_L2_WEIGHT) -> None:
         super().__init__()
         self.G = generator
         self.adversarial = adversarial
+        if overlap_weight < 0:
+            raise ValueError(f"overlap_weight must be >= 0 (10 = the release), got {overlap_weight}")
+        self.overlap_weight = overlap_weight
         self.lambda_rec, self.lambda_adv, self.lr = lambda_rec, lambda_adv, lr
         self.D = ContextEncoderDiscriminator(generator.region[1], ndf) if adversarial else None
 
@@ -294,7 +300,7 @@ class ContextEncoderTask(TrainingTask):
         ``useOverlapPred`` weighting.
         """
         region = self._region(mask)
-        return torch.where(region > 0.5, 1.0, OVERLAP_L2_WEIGHT)
+        return torch.where(region > 0.5, 1.0, self.overlap_weight)
 
     def forward_step(self, batch: dict[str, torch.Tensor], phase: Phase) -> dict[str, Any]:
         image, mask = batch["image"], batch["mask"]
@@ -306,7 +312,8 @@ class ContextEncoderTask(TrainingTask):
             assert self.D is not None
             return {"loss": discriminator_loss(self.D(real), self.D(fake.detach()), "vanilla")}
         rec = weighted_l2(fake, real, self._weights(batch["mask"]))
-        if not self.adversarial:
+        # a phase with options {"adversarial": False} trains G with L2 only (an L2 warm-up)
+        if not self.adversarial or not phase.options.get("adversarial", True):
             return {"loss": rec, "l2": rec}
         assert self.D is not None
         adv = generator_loss(self.D(fake), "vanilla")
