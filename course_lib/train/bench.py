@@ -92,6 +92,9 @@ def _plain_loop(trainer: Trainer, steps: int) -> float:
     names = [u for u in trainer.optimizers if phase.updates is None or u in phase.updates]
 
     def one_step() -> None:
+        # As the Trainer does: every network updated this step is trainable during the shared
+        # forward pass (otherwise G's outputs carry no graph and G's backward is skipped).
+        trainer._set_trainable(names)
         out = task.forward_step(batch, phase)
         for name in names:
             trainer._set_trainable([name])
