@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent
 
 # Before anything imports torch or starts a notebook kernel (kernels inherit this environment).
 os.environ["COURSE_MODE"] = "quick"
+os.environ["COURSE_OFFLINE"] = "1"  # nothing downloads: VGG weights and data sets fall back or refuse
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["TQDM_DISABLE"] = "1"
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)

@@ -32,7 +32,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="03_fast_style_adain_sr_lab")
 
 # %%
 import torch

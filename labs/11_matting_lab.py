@@ -35,7 +35,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="11_matting_lab")
 
 # %%
 import numpy as np

@@ -29,15 +29,21 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="00_setup_and_tour")
 
 # %% [markdown]
-# That line is the first output of every notebook: the versions, the device and the **mode**.
-# *Quick* mode (the default without a GPU) uses small images and few steps so that a notebook runs
-# in minutes on a laptop and in the course's tests; *full* mode (the default with a CUDA GPU)
-# uses the papers' sizes and schedules. Choose explicitly with the environment variable
-# `COURSE_MODE=quick` or `COURSE_MODE=full` before starting Jupyter. Notebooks never hard-code a
-# size twice; they ask `course_lib.by_mode(quick=..., full=...)`.
+# Those lines are the first output of every notebook: the versions, the device, the **mode** and
+# how long the notebook should take. There are three modes:
+#
+# * *quick* (the default without a GPU): small images and few steps, so that a notebook runs in
+#   minutes on a laptop and in the course's tests;
+# * *gpu* (the default with a CUDA GPU, e.g. Colab's free T4): larger images and longer training,
+#   each notebook within about 15 minutes on one T4;
+# * *full*: the papers' sizes and schedules (hours to days), only when you ask for it.
+#
+# Choose explicitly with the environment variable `COURSE_MODE=quick`, `gpu` or `full` before
+# starting Jupyter. Notebooks never hard-code a size twice; they ask
+# `course_lib.by_mode(quick=..., gpu=..., full=...)`.
 
 # %%
 import inspect

@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="01_receptive_fields")
 
 # %%
 import matplotlib.pyplot as plt

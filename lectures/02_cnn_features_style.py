@@ -34,7 +34,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="02_cnn_features_style")
 
 # %%
 import matplotlib.pyplot as plt
@@ -68,12 +68,14 @@ print(f"images: {SIZE}x{SIZE} px")
 # [0, 1] images with the ImageNet mean and std itself, and runs only up to the deepest layer you
 # ask for.
 #
-# **Weights.** The real VGG-19 was trained on ImageNet (548 MB, downloaded once in full mode).
-# Quick mode and the course's tests never download: they print a warning and use a *seeded random*
-# VGG-19 instead. That is less of a compromise than it sounds: the features of a random deep
-# network still carry image statistics (Ustyuzhaninov et al. 2017 synthesise convincing textures
-# with random filters), so everything in this lecture works and is measured with it. The pictures
-# differ from the papers'; run in full mode to see those.
+# **Weights.** The real VGG-19 was trained on ImageNet (548 MB, downloaded once and checked
+# against its checksum, in any mode, when the machine has a network, e.g. on Colab). Offline, and
+# in the course's tests (`COURSE_OFFLINE=1`), nothing is downloaded: a warning is printed and a
+# *seeded random* VGG-19 is used instead. The outputs stored with this notebook were made that
+# way. That is less of a compromise than it sounds: the features of a random deep network still
+# carry image statistics (Ustyuzhaninov et al. 2017 synthesise convincing textures with random
+# filters), so everything in this lecture works and is measured with it. The pictures differ from
+# the papers'; run with a network to see those.
 
 # %%
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -133,8 +135,8 @@ fig = show_rows({"reconstruction": images, "blurred (layout)": gaussian_blur(ima
 # relu4_1 still correlates with the photo's layout while sharing none of its detail; relu5_1
 # keeps only a trace. Many images share the deep features of this
 # photo, and the optimiser found one of them; the remaining pixel noise is invisible to the deep
-# layers of our random network (with ImageNet weights, in full mode, the reconstructions are
-# smoother and more recognisable, as in Mahendran & Vedaldi's figures). This is the property
+# layers of our random network (with the ImageNet weights, which every mode uses when it can
+# download them, the reconstructions are smoother and more recognisable, as in Mahendran & Vedaldi's figures). This is the property
 # style transfer exploits: **match the deep features of a photo to keep its content, and you are
 # free to change its details.**
 
@@ -209,7 +211,7 @@ fig = show_images([style[0].cpu(), *[t[0].cpu() for t in textures.values()]], (0
 # the result is the palette in small blobs. relu2_1 (a 10-pixel window) groups them into larger
 # patches. Deeper layers see larger windows, but our *random* deep layers respond weakly to
 # pixel-level noise, so their syntheses keep some of the starting noise; with ImageNet weights
-# (full mode) they produce the strokes and swirls of the painting. Gatys et al. use all of them
+# (downloaded whenever a network is available) they produce the strokes and swirls of the painting. Gatys et al. use all of them
 # together, so that every scale is matched.
 #
 # ## 5. Style transfer: L-BFGS and Adam

@@ -38,7 +38,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="07_munit_lab")
 
 # %%
 import torch

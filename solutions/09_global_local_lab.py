@@ -37,7 +37,7 @@ if "google.colab" in sys.modules:
 
 import course_lib
 
-setup = course_lib.setup(seed=0)
+setup = course_lib.setup(seed=0, notebook="09_global_local_lab")
 
 # %%
 import matplotlib.pyplot as plt

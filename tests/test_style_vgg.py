@@ -51,9 +51,64 @@ def test_offline_imagenet_request_warns_once_and_falls_back(tmp_path, monkeypatc
     a = VGGFeatures(layers=("relu1_1",), weights="imagenet")
     b = VGGFeatures(layers=("relu1_1",), weights="imagenet")
     out = capsys.readouterr().out
-    assert out.count("WARNING") == 1 and "quick mode never downloads" in out
+    assert out.count("WARNING") == 1 and "COURSE_OFFLINE=1 forbids a download" in out
     assert not a.pretrained and "random" in a.weights_source
     assert torch.equal(a.body[0].weight, b.body[0].weight)  # the fallback is seeded
+
+
+def _cached_vgg(tmp_path, monkeypatch):
+    """A (random) VGG-19 features state dict in a fake torch cache, named as torchvision names it."""
+    import hashlib
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(vggmod, "_warned", set())
+    monkeypatch.setattr(vggmod, "_verified", set())
+    path = vggmod.cached_weights_path("vgg19")
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(5)
+    torch.save(vggmod.build_features("vgg19").state_dict(), path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cached_imagenet_weights_are_used_in_every_mode_when_their_checksum_matches(tmp_path, monkeypatch, capsys):
+    path, digest = _cached_vgg(tmp_path, monkeypatch)
+    url = vggmod.WEIGHT_FILES["vgg19"][0]
+    monkeypatch.setitem(vggmod.WEIGHT_FILES, "vgg19", (url, digest[:8]))
+    for mode in ("quick", "gpu"):
+        monkeypatch.setenv("COURSE_MODE", mode)
+        v = VGGFeatures(layers=("relu1_1",), weights="imagenet")
+        assert v.pretrained and v.weights_source == f"imagenet ({path.name})"
+    assert torch.equal(v.body[0].weight, torch.load(path, weights_only=True)["0.weight"])
+    assert "WARNING" not in capsys.readouterr().out
+
+
+def test_cached_imagenet_weights_with_a_wrong_checksum_are_refused(tmp_path, monkeypatch):
+    path, digest = _cached_vgg(tmp_path, monkeypatch)
+    wrong = "0" * 8 if not digest.startswith("0" * 8) else "f" * 8
+    monkeypatch.setitem(vggmod.WEIGHT_FILES, "vgg19", (vggmod.WEIGHT_FILES["vgg19"][0], wrong))
+    with pytest.raises(ValueError, match=rf"sha256 starts with {digest[:8]}, expected {wrong}.*delete it"):
+        VGGFeatures(layers=("relu1_1",), weights="imagenet")
+
+
+def test_a_download_is_tried_only_when_not_offline(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(vggmod, "_warned", set())
+    calls = []
+
+    def fake_download(arch="vgg19", timeout=20.0):  # stands in for the network: nothing is sent
+        calls.append(arch)
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(vggmod, "download_weights", fake_download)
+    VGGFeatures(layers=("relu1_1",), weights="imagenet")
+    assert calls == []  # the tests run with COURSE_OFFLINE=1
+    assert "COURSE_OFFLINE=1 forbids a download" in capsys.readouterr().out
+    monkeypatch.setattr(vggmod, "_warned", set())
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.setenv("COURSE_MODE", "quick")  # quick mode downloads too when the network allows
+    v = VGGFeatures(layers=("relu1_1",), weights="imagenet")
+    assert calls == ["vgg19"] and not v.pretrained
+    assert "download failed (OSError: no route to host)" in capsys.readouterr().out
 
 
 def test_bad_arguments():

@@ -52,6 +52,7 @@ def kernel_env(threads: int | None = None, inline_figures: bool = True) -> dict[
     env["COURSE_MODE"] = "quick"
     env["TQDM_DISABLE"] = "1"
     env["PYTHONHASHSEED"] = "0"
+    env["COURSE_OFFLINE"] = "1"  # stored outputs never depend on what a download would bring
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "4294967295")
     env.setdefault("MALLOC_TRIM_THRESHOLD_", "4294967295")
     if inline_figures:

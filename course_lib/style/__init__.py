@@ -14,6 +14,12 @@ Modules (import them explicitly, e.g. ``from course_lib.style.adain import AdaIN
     recipes          the command-line recipes (``python -m course_lib.train fast_style ...``)
 """
 
-from course_lib.style.vgg import VGGFeatures, cached_weights_path, download_weights, layer_names
+from course_lib.style.vgg import (
+    VGGFeatures,
+    cached_weights_path,
+    check_weights_file,
+    download_weights,
+    layer_names,
+)
 
-__all__ = ["VGGFeatures", "cached_weights_path", "download_weights", "layer_names"]
+__all__ = ["VGGFeatures", "cached_weights_path", "check_weights_file", "download_weights", "layer_names"]

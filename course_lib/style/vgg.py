@@ -7,10 +7,11 @@ to the deepest layer requested, and never trains.
 
 Weights (``weights=``):
 
-* ``"imagenet"``: torchvision's ImageNet weights. Used when they are in torch's cache
-  (``torch.hub.get_dir()/checkpoints``). Otherwise, in full mode and unless ``COURSE_OFFLINE=1``,
-  they are downloaded once (20 s timeout, checksum checked). In quick mode, in the tests and when
-  the download fails, the extractor prints **one** warning and falls back to a seeded, randomly
+* ``"imagenet"``: torchvision's ImageNet weights, in every mode. Used when they are in torch's
+  cache (``torch.hub.get_dir()/checkpoints``) and their sha256 starts with the digits in the
+  file name (torchvision's own check); otherwise downloaded once (20 s timeout, same check)
+  unless ``COURSE_OFFLINE=1`` (the tests, CI and the stored notebook outputs set it). When
+  neither works, the extractor prints **one** warning and falls back to a seeded, randomly
   initialised network: random multi-layer features still carry texture statistics (Ustyuzhaninov
   et al. 2017, "What does it take to generate natural textures?"), so style transfer still runs,
   with different-looking results. ``.pretrained`` says which you got.
@@ -47,6 +48,7 @@ WEIGHT_FILES = {
     "vgg16": ("https://download.pytorch.org/models/vgg16-397923af.pth", "397923af"),
 }
 _warned: set[str] = set()
+_verified: set[tuple[str, int, int]] = set()
 
 
 def layer_names(arch: str = "vgg19") -> list[str]:
@@ -84,20 +86,45 @@ def cached_weights_path(arch: str = "vgg19") -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[1]
 
 
+def check_weights_file(path: str | os.PathLike, arch: str = "vgg19") -> None:
+    """Refuse a weights file whose sha256 does not start with torchvision's published prefix.
+
+    torchvision names each weight file after the first 8 hex digits of its sha256 and checks
+    them after a download; we check them on every first use, so a truncated or swapped cache
+    file is never loaded silently. The result is remembered per (path, size, mtime).
+    """
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _verified:
+        return
+    _, prefix = WEIGHT_FILES[arch]
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    if not digest.hexdigest().startswith(prefix):
+        raise ValueError(
+            f"{path} is not torchvision's {arch} weight file: its sha256 starts with "
+            f"{digest.hexdigest()[:8]}, expected {prefix}. The file is corrupt or incomplete: delete it "
+            f"and run `python -m course_lib.style.vgg --download` (or copy a good {path.name} there)."
+        )
+    _verified.add(key)
+
+
 def download_weights(arch: str = "vgg19", timeout: float = 20.0) -> Path:
     """Download torchvision's ImageNet weights into torch's cache (atomically, checksum checked)."""
-    url, prefix = WEIGHT_FILES[arch]
+    url, _ = WEIGHT_FILES[arch]
     target = cached_weights_path(arch)
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
+        print(f"downloading the {arch} ImageNet weights (about 550 MB) from {url} ...", flush=True)
         with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
             shutil.copyfileobj(r, f, length=1 << 20)
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-        if not digest.startswith(prefix):
-            raise ValueError(f"checksum mismatch for {url}: sha256 {digest[:8]}..., expected {prefix}...")
+        check_weights_file(tmp, arch)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -106,9 +133,9 @@ def download_weights(arch: str = "vgg19", timeout: float = 20.0) -> Path:
 
 
 def _may_download() -> bool:
-    from course_lib.config import is_quick
+    from course_lib.config import offline
 
-    return not is_quick() and os.environ.get("COURSE_OFFLINE", "") not in ("1", "true", "yes")
+    return not offline()
 
 
 def _load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -183,19 +210,20 @@ class VGGFeatures(nn.Module):
             features.load_state_dict(_load_state(weights))
             return True, str(weights)
         path = cached_weights_path(self.arch)
-        error = "not in torch's cache"
+        error = "not in torch's cache, and COURSE_OFFLINE=1 forbids a download"
         if not path.is_file() and _may_download():
             try:
                 download_weights(self.arch)
             except Exception as exc:  # noqa: BLE001 - any failure means: fall back
                 error = f"download failed ({type(exc).__name__}: {exc})"
         if path.is_file():
+            check_weights_file(path, self.arch)  # a bad cache file is an error, never a silent fallback
             features.load_state_dict(_load_state(path))
             return True, f"imagenet ({path.name})"
         if self.arch not in _warned:
             _warned.add(self.arch)
             print(
-                f"WARNING: {self.arch} ImageNet weights are unavailable ({error}; quick mode never downloads). "
+                f"WARNING: {self.arch} ImageNet weights are unavailable ({error}). "
                 "Using a seeded random network instead: its features still capture texture statistics, "
                 "so style losses work, but results differ from the papers'. To use the real weights, "
                 f"run `python -m course_lib.style.vgg --download` once with a network, or copy "
