@@ -284,3 +284,21 @@ def test_cli_trains_resumes_and_writes_a_run_folder(tmp_path):
     assert list((run_dir / "samples").glob("*.png"))
     listing = subprocess.run([sys.executable, "-m", "course_lib.train", "--list"], capture_output=True, text=True)
     assert "tinygan" in listing.stdout
+
+
+def test_cpu_bf16_is_chosen_for_long_cpu_runs_only_with_amx(monkeypatch):
+    from course_lib.train import device as devmod
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(devmod, "cpu_info", lambda: ("Intel Xeon", frozenset({"avx2", "amx_bf16", "avx512_bf16"})))
+    assert devmod.cpu_bf16_matmul() == "amx_bf16"
+    assert devmod.cpu_precision_for_long_runs(None, cpu) == "bf16"
+    assert devmod.cpu_precision_for_long_runs("auto", cpu) == "bf16"
+    assert devmod.cpu_precision_for_long_runs("fp32", cpu) == "fp32"  # an explicit choice wins
+    assert devmod.cpu_precision_for_long_runs(None, cuda) is None  # GPUs: the Trainer's own auto
+    monkeypatch.setattr(devmod, "cpu_info", lambda: ("AMD EPYC", frozenset({"avx2", "avx512_bf16"})))
+    assert devmod.cpu_bf16_matmul() == "avx512_bf16" and devmod.cpu_precision_for_long_runs(None, cpu) is None
+    monkeypatch.setattr(devmod, "cpu_info", lambda: ("AMD EPYC", frozenset({"avx2"})))
+    assert devmod.cpu_bf16_matmul() is None and devmod.cpu_precision_for_long_runs("auto", cpu) == "auto"
+    # the Trainer's own "auto" never turns bf16 on for a CPU: quick mode stays exact
+    assert devmod.resolve_precision("auto", cpu) == "fp32"

@@ -24,7 +24,7 @@ import argparse
 import copy
 import csv
 import dataclasses
-import platform
+import os
 import sys
 import time
 from pathlib import Path
@@ -173,7 +173,12 @@ def _row(r: Result) -> str:
 def machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} | torch {torch.__version__}"
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads | torch {torch.__version__}"
+    from course_lib.train.device import cpu_bf16_matmul, cpu_info
+
+    name = cpu_info()[0]
+    bf16 = cpu_bf16_matmul() or "no bf16 matrix units"
+    return (f"{name} ({os.cpu_count()} CPUs, {bf16}), {torch.get_num_threads()} threads | "
+            f"torch {torch.__version__}")
 
 
 def main(argv: list[str] | None = None) -> int:
