@@ -14,7 +14,7 @@ export MALLOC_MMAP_THRESHOLD_ = 4294967295
 export MALLOC_TRIM_THRESHOLD_ = 4294967295
 export MPLBACKEND = Agg
 
-.PHONY: install lab test test-fast notebooks labs book bench lint clean help
+.PHONY: install lab test test-fast notebooks labs book bench estimate lint clean help
 
 help:
 	@echo "make lab        start JupyterLab at the course home (installs on first use)"
@@ -24,6 +24,7 @@ help:
 	@echo "make notebooks  re-execute lectures and solutions in quick mode, store their outputs"
 	@echo "make book       execute every lecture and solution into build/book/ as HTML"
 	@echo "make bench      training speed of every model: variants vs fp32 eager (build/bench.csv)"
+	@echo "make estimate   every notebook's gpu-mode run time on a Colab T4, from FLOPs (checked on CPU)"
 	@echo "make lint       ruff over the library, tests, tools and notebooks"
 
 $(BIN)/python:
@@ -64,6 +65,12 @@ book: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m course_lib.train.bench $(BENCH_ARGS)
+
+# Runs each notebook in gpu mode on this CPU, one training step per phase, counting FLOPs.
+# ESTIMATE_ARGS="04 06 --write" narrows it down and stores the result in notebook_times.json.
+ESTIMATE_ARGS ?=
+estimate: $(STAMP)
+	$(BIN)/python -m tools.estimate $(ESTIMATE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_lib tests tools lectures/*.py solutions/*.py

@@ -361,6 +361,15 @@ class Trainer:
         spans all steps; call ``fit`` again to go on). A ``KeyboardInterrupt`` (the stop button)
         saves a checkpoint when a path is set and returns normally, so no work is lost.
         """
+        from course_lib.train import estimate
+
+        if estimate.active() and not getattr(self, "_estimating", False):
+            # `python -m tools.estimate`: count one step per phase instead of training
+            self._estimating = True
+            try:
+                return estimate.measured_fit(self)
+            finally:
+                self._estimating = False
         cfg = self.config
         if resume and cfg.checkpoint_path and Path(cfg.checkpoint_path).is_file():
             self.load()

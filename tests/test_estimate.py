@@ -1,0 +1,66 @@
+"""The GPU-time estimate: FLOPs of one step per phase x planned steps (course_lib.train.estimate)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.train import Phase, TrainConfig, Trainer, TrainingTask, estimate
+from tools.notebooks import ROOT
+
+
+class Linear2(TrainingTask):
+    """Two updates on a linear map: 'a' in every phase, 'b' only in the second one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(64, 64, bias=False), nn.Linear(64, 64, bias=False)
+
+    def configure_optimizers(self):
+        return {"a": torch.optim.SGD(self.a.parameters(), 0.1), "b": torch.optim.SGD(self.b.parameters(), 0.1)}
+
+    def update_loss(self, name, batch, out, phase):
+        net = self.a if name == "a" else self.b
+        return {"loss": net(batch).square().mean()}
+
+
+def test_measured_fit_counts_each_phase_and_leaves_the_trainer_at_the_end(tmp_path, monkeypatch):
+    log = tmp_path / "flops.jsonl"
+    monkeypatch.setenv(estimate.ESTIMATE_ENV, str(log))
+    data = torch.randn(64, 64)
+    phases = [Phase("first", 30, updates=("a",)), Phase("both", 70, updates=("a", "b"))]
+    trainer = Trainer(Linear2(), data, TrainConfig(batch_size=8, log_every=10, progress=False), phases=phases)
+    history = trainer.fit()
+    assert trainer.step == trainer.total_steps == 100 and history.stopped_by == "estimate"
+    (record,) = estimate.read_log(log)
+    assert [p["phase"] for p in record["phases"]] == ["first", "both"]
+    # The second phase runs both updates, each the same work as the first phase's one update.
+    one = record["phases"][0]["flops_per_step"]
+    two = record["phases"][1]["flops_per_step"]
+    assert one > 0 and two == 2 * one
+    steps, flops = estimate.training_flops([record])
+    assert steps == 100 and flops == 30 * one + 70 * two
+    assert estimate.t4_seconds(flops) == pytest.approx(flops / estimate.T4_SUSTAINED_FLOPS)
+    assert trainer.config.log_every == 10  # settings restored
+
+
+def test_without_the_variable_fit_trains_for_real(monkeypatch):
+    monkeypatch.delenv(estimate.ESTIMATE_ENV, raising=False)
+    trainer = Trainer(Linear2(), torch.randn(32, 64), TrainConfig(steps=5, batch_size=8, progress=False))
+    assert trainer.fit().stopped_by != "estimate" and trainer.step == 5
+
+
+@pytest.mark.slow
+def test_estimate_tool_runs_a_notebook_in_gpu_mode_and_reports_its_training(tmp_path):
+    from tools import estimate as tool
+
+    row = tool.estimate_one(ROOT / "lectures" / "00_setup_and_tour.py")
+    assert row["error"] is None, row["error"]
+    # lecture 00 trains the tiny GAN once, with the planned schedule recorded
+    assert row["runs"] >= 1 and row["steps"] > 0 and row["flops_per_step"] > 0
+    assert row["gpu_s"] >= row["training_s"] > 0
+    times = json.loads((ROOT / "course_lib" / "notebook_times.json").read_text())
+    assert row["notebook"] in times["quick_s"]

@@ -1,0 +1,117 @@
+"""Estimate every notebook's run time in gpu mode on one Colab T4, from FLOPs (``make estimate``).
+
+Each notebook is executed on this machine's CPU with ``COURSE_MODE=gpu`` (its Colab-GPU sizes)
+and ``COURSE_ESTIMATE_LOG`` set: every training run then takes one step per phase and records
+the FLOPs of that step and the steps its schedule plans (:mod:`course_lib.train.estimate`).
+The estimate of a notebook is
+
+    training FLOPs (planned steps x FLOPs per step) / sustained T4 throughput
+    + everything else at the CPU time it took here (an upper bound: Colab gives 2 CPU cores too,
+      and a GPU runs the evaluations faster)
+
+    python -m tools.estimate                 # every lecture and solution
+    python -m tools.estimate 04 06 --write   # some of them; store gpu_s in notebook_times.json
+
+The run also proves that each GPU-mode configuration builds, fits in memory and finds its data
+(offline: ``COURSE_OFFLINE=1``; data sets must be in the cache). Results go to
+``build/estimate.json`` and, with ``--write``, into ``course_lib/notebook_times.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from course_lib.train import estimate
+from tools.notebooks import EXECUTED_DIRS, ROOT, execute, kernel_env, read_source, sources
+
+TIMES = ROOT / "course_lib" / "notebook_times.json"
+
+
+def estimate_one(src: Path, threads: int | None = 1) -> dict:
+    """Execute ``src`` in gpu mode with FLOP counting; return its estimate (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "flops.jsonl"
+        env = kernel_env(threads)
+        env.update({"COURSE_MODE": "gpu", estimate.ESTIMATE_ENV: str(log), "COURSE_OFFLINE": "1"})
+        # Untrained models fail the notebooks' learning asserts: run on, and keep only the other
+        # errors (wrong shapes, out of memory, missing data), which are what this check is for.
+        nb, seconds, _ = execute(read_source(src), cwd=src.parent, env=env, allow_errors=True)
+        records = estimate.read_log(log)
+    errors = [f"cell {i}: {o['ename']}: {o['evalue']}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    real = [e for e in errors if ": AssertionError:" not in e]
+    error = "\n".join(real) if real else None
+    steps, flops = estimate.training_flops(records)
+    measured = sum(p["cpu_seconds_per_step"] for r in records for p in r["phases"])
+    other = max(seconds - measured, 0.0)
+    return {
+        "notebook": f"{src.parent.name}/{src.stem}",
+        "error": None if error is None else error[-2000:],
+        "learning_asserts_skipped": len(errors) - len(real),
+        "runs": len(records),
+        "steps": steps,
+        "flops": flops,
+        "flops_per_step": flops / steps if steps else 0.0,
+        "training_s": estimate.t4_seconds(flops),
+        "other_s": other,
+        "gpu_s": estimate.t4_seconds(flops) + other,
+        "cpu_check_s": seconds,
+    }
+
+
+def table(rows: list[dict], quick: dict[str, float]) -> str:
+    lines = [
+        f"T4 throughput assumed: {estimate.T4_SUSTAINED_FLOPS / 1e12:.0f} TFLOP/s sustained (fp16 autocast)",
+        "| notebook | quick, 2-core CPU (measured) | GPU-mode steps | GFLOP per step | est. T4 training | est. T4 total |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        q = quick.get(r["notebook"])
+        status = "" if r["error"] is None else " (FAILED)"
+        lines.append(
+            f"| {r['notebook']}{status} | {'-' if q is None else f'{q:.0f} s'} | {r['steps']:,} | "
+            f"{r['flops_per_step'] / 1e9:,.1f} | {r['training_s'] / 60:.1f} min | {r['gpu_s'] / 60:.1f} min |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.estimate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("prefixes", nargs="*", help="notebook name prefixes (default: all)")
+    parser.add_argument("--write", action="store_true", help="store the estimates in course_lib/notebook_times.json")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    paths = [p for d in EXECUTED_DIRS for p in sources(d)
+             if not args.prefixes or any(p.name.startswith(x) for x in args.prefixes)]
+    rows = []
+    for p in paths:
+        row = estimate_one(p, args.threads)
+        print(f"{row['notebook']}: {row['steps']:,} steps, {row['flops'] / 1e12:,.1f} TFLOP -> "
+              f"{row['gpu_s'] / 60:.1f} min on a T4 (checked on CPU in {row['cpu_check_s']:.0f} s)"
+              + ("" if row["error"] is None else "  FAILED"), flush=True)
+        rows.append(row)
+    times = json.loads(TIMES.read_text())
+    print(table(rows, times["quick_s"]))
+    out = ROOT / "build" / "estimate.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1))
+    if args.write:
+        for r in rows:
+            if r["error"] is None:
+                times["gpu_s"][r["notebook"]] = round(r["gpu_s"])
+        times["gpu_s"] = dict(sorted(times["gpu_s"].items()))
+        TIMES.write_text(json.dumps(times, indent=1) + "\n")
+        print(f"wrote {TIMES.relative_to(ROOT)}")
+    failed = [r["notebook"] for r in rows if r["error"]]
+    for r in rows:
+        if r["error"]:
+            print(f"\n--- {r['notebook']} ---\n{r['error']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
