@@ -14,7 +14,7 @@ export MALLOC_MMAP_THRESHOLD_ = 4294967295
 export MALLOC_TRIM_THRESHOLD_ = 4294967295
 export MPLBACKEND = Agg
 
-.PHONY: install lab test test-fast notebooks labs book bench estimate lint clean help
+.PHONY: install lab test test-fast notebooks labs book bench estimate weights lint clean help
 
 help:
 	@echo "make lab        start JupyterLab at the course home (installs on first use)"
@@ -24,6 +24,7 @@ help:
 	@echo "make notebooks  re-execute lectures and solutions in quick mode, store their outputs"
 	@echo "make book       execute every lecture and solution into build/book/ as HTML"
 	@echo "make bench      training speed of every model: variants vs fp32 eager (build/bench.csv)"
+	@echo "make weights    retrain every shipped checkpoint from scratch (WEIGHTS=\"tinygan ...\" for some)"
 	@echo "make estimate   every notebook's gpu-mode run time on a Colab T4, from FLOPs (checked on CPU)"
 	@echo "make lint       ruff over the library, tests, tools and notebooks"
 
@@ -65,6 +66,11 @@ book: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m course_lib.train.bench $(BENCH_ARGS)
+
+# Shipped checkpoints (course_lib/pretrained): deterministic rebuilds that rewrite the manifest.
+WEIGHTS ?= all
+weights: $(STAMP)
+	$(BIN)/python -m course_lib.pretrained build $(WEIGHTS)
 
 # Runs each notebook in gpu mode on this CPU, one training step per phase, counting FLOPs.
 # ESTIMATE_ARGS="04 06 --write" narrows it down and stores the result in notebook_times.json.
