@@ -182,13 +182,15 @@ def test_safe_extract_rejects_path_traversal(tmp_path, bad_name):
     assert not (tmp_path / "escape.txt").exists()
 
 
-def test_safe_extract_rejects_links_leaving_the_target(tmp_path):
+def test_safe_extract_rejects_every_link_and_non_archives(tmp_path):
     archive = make_tar(tmp_path / "link.tar.gz", {"a.txt": b"x"}, symlinks={"link": "/etc/passwd"})
-    with pytest.raises(ValueError, match="leaves the target"):
+    with pytest.raises(ValueError, match="member 'link' is a symbolic link"):
         safe_extract(archive, tmp_path / "out")
+    # Data set archives need no links at all: even one that stays inside is refused, and nothing is written.
     inside = make_tar(tmp_path / "ok.tar.gz", {"d/a.txt": b"x"}, symlinks={"d/link": "a.txt"})
-    safe_extract(inside, tmp_path / "ok")
-    assert (tmp_path / "ok" / "d" / "a.txt").read_bytes() == b"x"
+    with pytest.raises(ValueError, match="member 'd/link' is a symbolic link"):
+        safe_extract(inside, tmp_path / "ok")
+    assert not (tmp_path / "ok").exists()
     (tmp_path / "junk.bin").write_bytes(b"neither zip nor tar")
     with pytest.raises(ValueError, match="neither a zip nor a tar"):
         safe_extract(tmp_path / "junk.bin", tmp_path / "out2")
