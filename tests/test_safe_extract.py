@@ -178,3 +178,15 @@ def test_unverified_download_skips_http_mirrors_but_uses_https(tmp_path, monkeyp
     root = download("mixed", tmp_path / "cache", registry=reg, allow_unverified=True)
     assert tried == ["https://127.0.0.1:9/mixed.tar.gz"] and (root / "a.txt").read_bytes() == b"x"
     assert "skipping the plain-http mirrors" in capsys.readouterr().out
+
+
+def test_registry_pins_every_archive_reachable_over_plain_http():
+    """Only https mirrors may serve an entry without a sha256 (the pix2pix recipes pass allow_unverified)."""
+    for spec in REGISTRY.values():
+        if spec.sha256 is None:
+            assert any(u.startswith("https://") for u in spec.urls), spec.name
+    # pix2pix's sets as released for CycleGAN (A/B folders), pinned from tensorflow/datasets' cycle_gan.txt
+    assert REGISTRY["facades"].sha256.startswith("9a31ebf3") and REGISTRY["facades"].size_bytes == 35135868
+    assert REGISTRY["maps"].sha256.startswith("639534f6") and REGISTRY["maps"].size_bytes == 1476754427
+    assert REGISTRY["cityscapes"].sha256.startswith("d2f6910f") and REGISTRY["cityscapes"].size_bytes == 279601602
+    assert {REGISTRY[n].layout for n in ("facades", "maps", "cityscapes")} == {"paired-folders"}

@@ -73,6 +73,15 @@ class DatasetSpec:
     ``sha256`` is ``None`` when the course has not verified the archive's checksum yet; such a
     data set downloads only with ``download(name, sha256=...)`` or ``allow_unverified=True``
     (over https only; the computed checksum is printed so it can be added here).
+
+    ``layout`` says how the extracted files are organised:
+
+    * ``"paired"``: pix2pix's ``<split>/*.jpg``, each file holding A and B side by side;
+    * ``"paired-folders"``: ``<split>A/`` and ``<split>B/`` whose files pair up by name
+      (``1_A.jpg`` with ``1_B.jpg``, or ``1.jpg`` with ``1.jpg``); both paired layouts are read
+      by :class:`course_lib.data.PairedFolder`;
+    * ``"unpaired"``: CycleGAN's ``trainA/``, ``trainB/`` with unrelated images;
+    * ``"images"`` (or another loader's name, e.g. ``"matting"``): read by that loader.
     """
 
     name: str
@@ -80,22 +89,26 @@ class DatasetSpec:
     filename: str
     sha256: str | None
     size_bytes: int | None
-    layout: str  # "paired" (pix2pix A|B files) or "unpaired" (trainA/trainB) or "images"
+    layout: str
     subdir: str  # folder inside the archive that holds the data
     licence: str
     description: str
 
 
-def _cyclegan(name: str, sha256: str, size: int, description: str) -> DatasetSpec:
-    # Checksums and sizes: tensorflow/datasets, tensorflow_datasets/url_checksums/cycle_gan.txt.
+def _cyclegan(name: str, sha256: str, size: int, description: str, layout: str = "unpaired",
+              licence: str = "research use; images from ImageNet/Flickr/WikiArt (see CycleGAN)") -> DatasetSpec:
+    # Checksums and sizes: tensorflow/datasets, tensorflow_datasets/url_checksums/cycle_gan.txt
+    # (lines "URL SIZE SHA256" for https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/*.zip).
+    # The same file is served over http by the efrosgans mirror; the sha256 makes http safe here.
     return DatasetSpec(
         name, (_CYCLEGAN + f"{name}.zip", _CYCLEGAN_MIRROR + f"{name}.zip"), f"{name}.zip", sha256,
-        size, "unpaired", name, "research use; images from ImageNet/Flickr/WikiArt (see CycleGAN)",
-        description,
+        size, layout, name, licence, description,
     )
 
 
 def _pix2pix(name: str, description: str, licence: str) -> DatasetSpec:
+    # No published checksum for the pix2pix .tar.gz archives (TensorFlow Datasets has none either):
+    # unverified, so download() fetches them over https only unless sha256=... is given.
     return DatasetSpec(
         name, (_PIX2PIX + f"{name}.tar.gz", _PIX2PIX_OLD + f"{name}.tar.gz"), f"{name}.tar.gz", None,
         None, "paired", name, licence, description,
@@ -105,12 +118,23 @@ def _pix2pix(name: str, description: str, licence: str) -> DatasetSpec:
 REGISTRY: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        _pix2pix("facades", "CMP Facades: 400 label maps | photos of building facades (256x256).",
-                 "CMP Facade Database, research use (Tylecek & Sara, 2013)"),
-        _pix2pix("maps", "Google Maps: 1096 aerial photos | map tiles.", "Google Maps data, research use"),
+        # pix2pix's facades, maps and cityscapes, as released for CycleGAN: the same images split
+        # into trainA/ (photos) and trainB/ (label maps, map tiles), testA/, testB/, whose files
+        # pair up by name (n_A.jpg <-> n_B.jpg; the CycleGAN repository's
+        # datasets/prepare_cityscapes_dataset.py writes exactly this layout, and its
+        # combine_A_and_B.py --use_AB pairs it). These zips have a pinned sha256, the .tar.gz
+        # archives of the pix2pix server have not. PairedFolder refuses folders whose names do not
+        # pair up, so a layout surprise stops with an error instead of training on shuffled pairs.
+        _cyclegan("facades", "9a31ebf3a31b9b5cd195dd5bf62e9308e00cb94604d1019e3889ac84248695c0", 35135868,
+                  "CMP Facades: 400 photos of building facades and their label maps (trainA/trainB).",
+                  "paired-folders", "CMP Facade Database, research use (Tylecek & Sara, 2013)"),
+        _cyclegan("maps", "639534f69dbf9f36bef8d6292a7698006361221f83f0285d7c9ca78afe6e8a9e", 1476754427,
+                  "Google Maps: 1096 aerial photos and map tiles (trainA/trainB).", "paired-folders",
+                  "Google Maps data, research use"),
         _pix2pix("edges2shoes", "50k shoe photos | HED edge maps (UT Zappos50K).", "UT Zappos50K, research use"),
-        _pix2pix("cityscapes", "2975 Cityscapes photos | semantic label colour maps.",
-                 "Cityscapes licence (registration required for the original data)"),
+        _cyclegan("cityscapes", "d2f6910fd056c1ee9873777ae838e7ac4a2c833598ae62a04188e5ab2f4ea036", 279601602,
+                  "2975 Cityscapes photos and semantic label colour maps (trainA/trainB).", "paired-folders",
+                  "Cityscapes licence (registration required for the original data)"),
         _cyclegan("horse2zebra", "a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
                   116867962, "Horses and zebras from ImageNet, unpaired."),
         _cyclegan("summer2winter_yosemite",
