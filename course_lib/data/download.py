@@ -289,6 +289,8 @@ def _read_members(archive: Path) -> tuple[str, list[tuple[str, str | None, bool,
         try:
             with zipfile.ZipFile(archive) as zf:
                 infos = zf.infolist()
+        except PermissionError:
+            raise  # not the archive's fault
         except _READ_ERRORS as exc:
             raise _corrupt(archive, exc) from exc
         entries = []
@@ -303,7 +305,9 @@ def _read_members(archive: Path) -> tuple[str, list[tuple[str, str | None, bool,
             # end makes gzip/bz2/xz check their CRC, so damaged data is caught before writing.
             while tf.fileobj.read(_CHUNK):
                 pass
-    except (EOFError, zlib.error, OSError) as exc:
+    except PermissionError:
+        raise  # not the archive's fault
+    except (EOFError, zlib.error, OSError) as exc:  # OSError includes gzip.BadGzipFile
         raise _corrupt(archive, exc) from exc
     except tarfile.ReadError as exc:
         if head.startswith(_COMPRESSED_MAGIC) or "unexpected end" in str(exc):
