@@ -1,7 +1,10 @@
 """Loaders for the folder layouts of the real benchmark data sets.
 
 * :class:`PairedFolder`: pix2pix's layout, ``root/<split>/*.jpg`` where each file holds the input
-  and the target side by side (``A | B``), as in CMP Facades, maps, edges2shoes, cityscapes.
+  and the target side by side (``A | B``), as in CMP Facades, maps, edges2shoes, cityscapes; or
+  the same pairs in two folders, ``root/<split>A/`` and ``root/<split>B/``, matched by file name
+  (``1_A.jpg`` with ``1_B.jpg``, or ``1.jpg`` with ``1.jpg``), as in the CycleGAN release of
+  facades, maps and cityscapes.
 * :class:`UnpairedFolder`: CycleGAN's layout, ``root/<split>A/`` and ``root/<split>B/``.
 * :class:`ImageFolder`: every image below a folder (style images, inpainting crops, ...).
 
@@ -75,17 +78,59 @@ def _resize(img: torch.Tensor, size: int | None) -> torch.Tensor:
     return v2.functional.resize(img, [size, size], antialias=True)
 
 
+def _pair_key(path: Path, folder: Path, letter: str) -> tuple[str, ...]:
+    """What a file of ``<split>A`` or ``<split>B`` pairs by: its path without suffix and ``_A``/``_B``."""
+    rel = path.relative_to(folder).with_suffix("")
+    stem = rel.name[: -len(f"_{letter}")] if rel.name.endswith(f"_{letter}") else rel.name
+    return (*rel.parent.parts, stem)
+
+
+def pair_by_name(folder_a: str | os.PathLike, folder_b: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Pairs ``(a, b)`` of the images of two folders whose names match (sorted by A's name).
+
+    ``n_A.jpg`` pairs with ``n_B.jpg`` (CycleGAN's release of the pix2pix sets), ``n.jpg`` with
+    ``n.jpg``; the extensions may differ. Raises ``ValueError`` when a file has no partner or two
+    files claim the same name: pairing by position would silently train on mismatched pairs.
+    """
+    folder_a, folder_b = Path(folder_a), Path(folder_b)
+    sides = []
+    for folder, letter in ((folder_a, "A"), (folder_b, "B")):
+        keyed: dict[tuple[str, ...], Path] = {}
+        for path in list_images(folder):
+            key = _pair_key(path, folder, letter)
+            if key in keyed:
+                raise ValueError(f"{keyed[key]} and {path} both pair as {'/'.join(key)!r}; keep one of them.")
+            keyed[key] = path
+        sides.append(keyed)
+    a_side, b_side = sides
+    lonely_a = sorted(str(a_side[k].relative_to(folder_a)) for k in a_side.keys() - b_side.keys())
+    lonely_b = sorted(str(b_side[k].relative_to(folder_b)) for k in b_side.keys() - a_side.keys())
+    if lonely_a or lonely_b:
+        raise ValueError(
+            f"{folder_a} and {folder_b} do not pair up by name: {len(lonely_a)} image(s) of A have no "
+            f"partner in B (e.g. {lonely_a[:3]}) and {len(lonely_b)} of B none in A (e.g. {lonely_b[:3]}). "
+            "Paired folders must hold the same names (1_A.jpg <-> 1_B.jpg, or 1.jpg <-> 1.jpg); "
+            "for unrelated images use UnpairedFolder."
+        )
+    return [(a_side[k], b_side[k]) for k in sorted(a_side, key=lambda k: str(a_side[k]))]
+
+
 class PairedFolder(Dataset):
-    """pix2pix's aligned data: each file is ``A | B`` side by side.
+    """pix2pix's aligned data, in either of the two layouts of the module docstring.
+
+    * ``root/<split>/`` exists: each file is ``A | B`` side by side (pix2pix's archives);
+    * otherwise ``root/<split>A/`` and ``root/<split>B/``: A and B in separate files, paired by
+      name (:func:`pair_by_name`; the CycleGAN release of facades, maps, cityscapes).
 
     Args:
-        root: data set folder (containing ``train/``, ``val/``, ``test/``).
-        split: sub-folder to read.
-        direction: ``"AtoB"`` (input = left half) or ``"BtoA"``.
+        root: data set folder (containing ``train/``, ``val/``, ``test/``, or ``trainA/``, ``trainB/``, ...).
+        split: sub-folder to read (``"train"`` reads ``train/`` or ``trainA/`` + ``trainB/``).
+        direction: ``"AtoB"`` (input = left half, or the A folder) or ``"BtoA"``.
         size: output size (square); ``None`` keeps the file's size.
         jitter: random resize-crop-mirror (training); ``load_size`` defaults to ``size * 286 / 256``.
 
-    Items are dicts ``{"input": (3, S, S), "target": (3, S, S), "path": str}`` in [-1, 1].
+    Items are dicts ``{"input": (3, S, S), "target": (3, S, S), "path": str}`` in [-1, 1]
+    (``path``: the A|B file, or the A file of the pair).
     """
 
     def __init__(
@@ -99,10 +144,25 @@ class PairedFolder(Dataset):
     ) -> None:
         if direction not in ("AtoB", "BtoA"):
             raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
-        self.folder = Path(root) / split
-        self.files = list_images(self.folder)
+        root = Path(root)
+        self.folder = root / split
+        folder_a, folder_b = root / f"{split}A", root / f"{split}B"
+        #: the partner files (A folder layout): ``pairs[i] = (a, b)``; ``None`` for A|B files
+        self.pairs: list[tuple[Path, Path]] | None = None
+        if not self.folder.is_dir() and (folder_a.is_dir() or folder_b.is_dir()):
+            self.pairs = pair_by_name(folder_a, folder_b)
+            self.files = [a for a, _ in self.pairs]
+            where = f"{folder_a} and {folder_b}"
+        else:
+            if not self.folder.is_dir():
+                raise FileNotFoundError(
+                    f"image folder {self.folder} does not exist (nor {folder_a} and {folder_b}); check "
+                    "root and split, or download the data set first (course_lib.data.download)."
+                )
+            self.files = list_images(self.folder)
+            where = str(self.folder)
         if not self.files:
-            raise ValueError(f"no images found in {self.folder}; is this a pix2pix-style data set?")
+            raise ValueError(f"no images found in {where}; is this a pix2pix-style data set?")
         self.direction, self.size = direction, size
         self.transform = None
         if jitter:
@@ -113,7 +173,17 @@ class PairedFolder(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> dict:
+    def _read_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A and B of item ``index`` in [0, 1], before direction, jitter and resizing."""
+        if self.pairs is not None:
+            path_a, path_b = self.pairs[index]
+            a, b = read_image(path_a), read_image(path_b)
+            if a.shape[-2:] != b.shape[-2:]:
+                raise ValueError(
+                    f"{path_a} is {tuple(a.shape[-2:])} but its partner {path_b} is {tuple(b.shape[-2:])} "
+                    "(height, width); the two images of a pair must have the same size."
+                )
+            return a, b
         path = self.files[index]
         ab = read_image(path)
         w = ab.shape[-1]
@@ -122,7 +192,10 @@ class PairedFolder(Dataset):
                 f"{path} is {w} pixels wide; a paired image must hold A and B side by side, so its "
                 "width must be even (twice the height in the standard layout)."
             )
-        a, b = ab[..., : w // 2], ab[..., w // 2 :]
+        return ab[..., : w // 2], ab[..., w // 2 :]
+
+    def __getitem__(self, index: int) -> dict:
+        a, b = self._read_pair(index)
         if self.direction == "BtoA":
             a, b = b, a
         if self.transform is not None:
@@ -130,12 +203,12 @@ class PairedFolder(Dataset):
             a, b = a.as_subclass(torch.Tensor), b.as_subclass(torch.Tensor)
         else:
             a, b = _resize(a, self.size), _resize(b, self.size)
-        return {"input": a * 2 - 1, "target": b * 2 - 1, "path": str(path)}
+        return {"input": a * 2 - 1, "target": b * 2 - 1, "path": str(self.files[index])}
 
     def verify(self) -> None:
         """Decode every file once; raises on the first corrupt one (useful right after a download)."""
-        for path in self.files:
-            read_image(path)
+        for index in range(len(self)):
+            self._read_pair(index)
 
 
 class UnpairedFolder(Dataset):

@@ -382,7 +382,9 @@ def unpaired_dataset(data: str | os.PathLike | None, size: int, train: bool = Tr
     if name in REGISTRY:
         spec = REGISTRY[name]
         if spec.layout != "unpaired":
-            raise ValueError(f"{name!r} is a {spec.layout} data set; unpaired training needs one of "
+            # "paired" and "paired-folders" (A/B folders matched by name) are both pix2pix data
+            kind = "paired" if spec.layout.startswith("paired") else spec.layout
+            raise ValueError(f"{name!r} is a {kind} data set; unpaired training needs one of "
                              f"{sorted(k for k, s in REGISTRY.items() if s.layout == 'unpaired')}")
         root = download(name)
         return UnpairedFolder(root, split, size=size, jitter=paper and train), f"{name} ({spec.description})"
