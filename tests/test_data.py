@@ -200,6 +200,21 @@ def test_folders_list_corrupt_files_when_built_or_skip_them(tmp_path, facades_li
         UnpairedFolder(root, size=8, skip_corrupt=True)
 
 
+def test_crop_loaders_of_the_style_and_inpainting_recipes_check_their_files(tmp_path):
+    from course_lib.inpainting.datasets import FolderCrops as InpaintingCrops
+    from course_lib.style.images import FolderCrops as StyleCrops
+
+    for i in range(2):
+        write_image(tmp_path / f"{i}.jpg", random_image(40, 40, seed=i))
+    (tmp_path / "2.jpg").write_bytes(b"")
+    for make in (lambda **kw: StyleCrops(tmp_path, size=32, **kw), lambda **kw: InpaintingCrops(tmp_path, 32, 32, 40, **kw)):
+        with pytest.raises(ValueError, match="(?s)FolderCrops.*2.jpg"):
+            make()
+        with pytest.warns(UserWarning, match="skipping 1 unreadable"):
+            assert len(make(skip_corrupt=True)) == 2
+        assert len(make(verify=False)) == 3
+
+
 def test_checking_400_files_when_built_is_cheap(tmp_path):
     import time
 
