@@ -224,3 +224,21 @@ def test_a_shadowed_sitecustomize_still_runs(tmp_path):
     child = _python("import os; print(os.environ.get('SHADOWED_RAN'))", PYTHONPATH=path)
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "True"
+
+
+def test_notebook_kernels_are_guarded(tmp_path):
+    """A notebook kernel (started as nbval and tools/notebooks.py start them) has the guard, and still runs."""
+    import nbformat
+
+    from tools.notebooks import execute, kernel_env
+
+    code = CHILD_PREAMBLE.replace("sys.exit(", "raise SystemExit(") + """
+    try:
+        socket.getaddrinfo("example.com", 443)
+    except course_netguard.NetworkBlockedError:
+        print("kernel guarded")
+    """
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent(code))])
+    nb, _, error = execute(nb, cwd=tmp_path, env=kernel_env(threads=1, inline_figures=False), timeout=120)
+    assert error is None, error
+    assert "kernel guarded" in "".join(out.get("text", "") for out in nb.cells[0].outputs)
