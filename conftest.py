@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -12,18 +12,37 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+#: holds the network guard (course_netguard) and the sitecustomize that installs it at start-up
+NETGUARD = ROOT / "tests" / "netguard"
+
+
+def _prepend_to_pythonpath(*folders: Path) -> str:
+    """PYTHONPATH with ``folders`` first, each once (conftest is imported again in xdist workers)."""
+    entries = [str(f) for f in folders]
+    entries += [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e and e not in entries]
+    return os.pathsep.join(entries)
+
 
 # Before anything imports torch or starts a notebook kernel (kernels inherit this environment).
 os.environ["COURSE_MODE"] = "quick"
 os.environ["COURSE_OFFLINE"] = "1"  # nothing downloads: VGG weights and data sets fall back or refuse
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["TQDM_DISABLE"] = "1"
-os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+os.environ["PYTHONPATH"] = _prepend_to_pythonpath(NETGUARD, ROOT)
 os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "4294967295")
 os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "4294967295")
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") != "1" or os.environ.get("PYTEST_XDIST_WORKER"):
     # Several workers on few cores: one thread each, or they slow each other down.
     os.environ["OMP_NUM_THREADS"] = "1"
+
+# No network, in every process. Each Python process the tests start (CLI runs, notebook kernels,
+# `make lab`) inherits PYTHONPATH and imports tests/netguard/sitecustomize.py at start-up, which
+# installs the guard when COURSE_NO_NETWORK=1; this process installs the same guard right here.
+os.environ["COURSE_NO_NETWORK"] = "1"
+sys.path.insert(0, str(NETGUARD))
+import course_netguard  # noqa: E402 (found through the line above)
+
+course_netguard.install()
 
 #: seconds a notebook may take in quick mode under the test runner (a hard ceiling; aim lower)
 NOTEBOOK_BUDGET_S = float(os.environ.get("COURSE_NOTEBOOK_BUDGET_S", "240"))
@@ -38,46 +57,6 @@ def pytest_configure(config: pytest.Config) -> None:
             torch.set_num_threads(1)
     except ImportError:  # pragma: no cover
         pass
-
-
-# --------------------------------------------------------------------------- no network
-_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
-
-
-def _is_local(address: object) -> bool:
-    if isinstance(address, (str, bytes)):  # AF_UNIX path
-        return True
-    host = address[0] if isinstance(address, tuple) and address else ""
-    return isinstance(host, str) and host.startswith(_LOOPBACK)
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any test that tries to reach another machine (the course must work offline)."""
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guard(address: object) -> None:
-        if not _is_local(address):
-            raise RuntimeError(f"a test tried to open a network connection to {address!r}; tests must run offline")
-
-    def connect(self: socket.socket, address: object) -> None:
-        guard(address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: object) -> int:
-        guard(address)
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        if host not in (None, "") and not (isinstance(host, str) and host.startswith(_LOOPBACK)):
-            raise RuntimeError(f"a test tried to resolve {host!r}; tests must run offline")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 # --------------------------------------------------------------------------- notebook timing

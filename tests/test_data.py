@@ -27,7 +27,8 @@ from course_lib.data import (
     verify_sha256,
 )
 from course_lib.data.download import REGISTRY
-from tests.helpers import jpeg_bytes, make_tar, make_zip, random_image, write_image
+from course_lib.data.folders import images_by_stem, read_image
+from tests.helpers import jpeg_bytes, make_tar, make_zip, random_image, write_image, write_png16
 
 
 def test_bundled_photos_are_unit_range_channels_first():
@@ -110,8 +111,10 @@ def test_paired_folder_bad_input(tmp_path, facades_like):
     with pytest.raises(ValueError, match="width must be even"):
         PairedFolder(tmp_path / "odd", size=None)[0]
     (facades_like / "train" / "3.jpg").write_bytes(b"\xff\xd8 truncated jpeg")
+    with pytest.raises(ValueError, match="(?s)1 image file.* corrupt.*3.jpg.*Remove or replace"):
+        PairedFolder(facades_like, size=16)  # checked when built, not at the first batch
     with pytest.raises(ValueError, match="could not read image .*3.jpg"):
-        PairedFolder(facades_like, size=16)[3]
+        PairedFolder(facades_like, size=16, verify=False)[3]
     with pytest.raises(ValueError, match="direction must be"):
         PairedFolder(facades_like, direction="AtoC")
 
@@ -130,6 +133,109 @@ def test_unpaired_folder_and_empty_domain(tmp_path):
     with pytest.raises(ValueError, match="testA contains no images"):
         UnpairedFolder(root, split="test")
     assert ImageFolder(root / "trainB", size=8)[0].shape == (3, 8, 8)
+
+
+# ----------------------------------------------------------------------------- 16-bit files, corrupt files
+def test_read_image_scales_16_bit_grey_instead_of_clipping(tmp_path):
+    from PIL import Image
+
+    gradient = np.linspace(0, 65535, 32 * 64).reshape(32, 64).round().astype(np.uint16)
+    Image.fromarray(gradient).save(tmp_path / "g16.png")  # Pillow opens it as mode "I;16"
+    Image.fromarray(gradient.astype(">u2")).save(tmp_path / "g16b.tif")  # "I;16B"
+    Image.fromarray(gradient.astype(np.int32)).save(tmp_path / "g32.tif")  # "I" (older Pillow's 16-bit PNGs)
+    for name in ("g16.png", "g16b.tif", "g32.tif"):
+        rgb, grey = read_image(tmp_path / name), read_image(tmp_path / name, mode="L")
+        assert rgb.shape == (3, 32, 64) and grey.shape == (1, 32, 64), name
+        assert abs(grey.mean().item() - 0.5) < 1e-3 and grey.min() == 0 and grey.max() == 1, name  # was 0.998
+        assert torch.allclose(rgb, grey.expand(3, -1, -1)), name
+    Image.fromarray(np.full((4, 4), 70_000, np.int32)).save(tmp_path / "big.tif")
+    with pytest.raises(ValueError, match="big.tif.*outside the 16-bit range"):
+        read_image(tmp_path / "big.tif")
+
+
+def test_read_image_of_16_bit_rgb_keeps_the_scale(tmp_path):
+    rgb = np.zeros((4, 6, 3), np.uint16)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 32768, 65535, 2570
+    img = read_image(write_png16(tmp_path / "rgb16.png", rgb))
+    # Pillow reduces 16-bit RGB to 8 bits per channel: right scale, 1/255 precision
+    assert torch.allclose(img[:, 0, 0], torch.tensor([0.5, 1.0, 0.0392]), atol=1 / 255)
+
+
+def _corrupt_copies(folder, names, good_jpeg):
+    """A file that is no image, an empty one, and JPEGs cut short in their compressed data."""
+    for i, name in enumerate(names):
+        data = b"not an image" if i == 0 else b"" if i == 1 else good_jpeg[: len(good_jpeg) // 2]
+        (folder / name).write_bytes(data)
+
+
+def test_folders_list_corrupt_files_when_built_or_skip_them(tmp_path, facades_like):
+    good = (facades_like / "train" / "0.jpg").read_bytes()
+    _corrupt_copies(facades_like / "train", [f"bad{i:02d}.jpg" for i in range(12)], good)
+    with pytest.raises(ValueError) as err:
+        PairedFolder(facades_like, size=16)
+    message = str(err.value)
+    assert "12 image file(s) are corrupt or not images" in message and "... and 2 more" in message
+    assert "bad00.jpg" in message and "bad09.jpg" in message and "bad10.jpg" not in message
+    assert "Remove or replace them" in message and "skip_corrupt=True" in message
+    assert message.count("UnidentifiedImageError") == 2 and "truncated" in message.lower()  # a cut JPEG too
+    with pytest.warns(UserWarning, match="skipping 12 unreadable image file"):
+        ds = PairedFolder(facades_like, size=16, skip_corrupt=True)
+    assert len(ds) == 3 and ds[2]["input"].shape == (3, 16, 16)
+    ds.verify()  # decodes every remaining file
+
+    root = tmp_path / "h2z"
+    for domain in "AB":
+        for i in range(2):
+            write_image(root / f"train{domain}" / f"{i}.png", random_image(8, 8, i))
+    (root / "trainB" / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    with pytest.raises(ValueError, match="(?s)UnpairedFolder.*trainB.*2.png"):
+        UnpairedFolder(root, size=8)
+    with pytest.warns(UserWarning):
+        assert len(UnpairedFolder(root, size=8, skip_corrupt=True).files_b) == 2
+    with pytest.raises(ValueError, match="(?s)ImageFolder.*2.png"):
+        ImageFolder(root / "trainB", size=8)
+    for i in range(2):
+        (root / "trainA" / f"{i}.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="No readable image is left"):
+        UnpairedFolder(root, size=8, skip_corrupt=True)
+
+
+def test_crop_loaders_of_the_style_and_inpainting_recipes_check_their_files(tmp_path):
+    from course_lib.inpainting.datasets import FolderCrops as InpaintingCrops
+    from course_lib.style.images import FolderCrops as StyleCrops
+
+    for i in range(2):
+        write_image(tmp_path / f"{i}.jpg", random_image(40, 40, seed=i))
+    (tmp_path / "2.jpg").write_bytes(b"")
+    for make in (lambda **kw: StyleCrops(tmp_path, size=32, **kw), lambda **kw: InpaintingCrops(tmp_path, 32, 32, 40, **kw)):
+        with pytest.raises(ValueError, match="(?s)FolderCrops.*2.jpg"):
+            make()
+        with pytest.warns(UserWarning, match="skipping 1 unreadable"):
+            assert len(make(skip_corrupt=True)) == 2
+        assert len(make(verify=False)) == 3
+
+
+def test_checking_400_files_when_built_is_cheap(tmp_path):
+    import time
+
+    from course_lib.data.folders import readable_only
+
+    img = random_image(64, 128)
+    for i in range(400):
+        write_image(tmp_path / f"{i}.jpg", np.roll(img, i, axis=1))
+    files = sorted(tmp_path.glob("*.jpg"))
+    start = time.perf_counter()
+    assert readable_only(files, "test") == files
+    assert time.perf_counter() - start < 5  # about 0.1 s; generous for a loaded test machine
+
+
+def test_images_by_stem_refuses_two_files_with_one_name(tmp_path):
+    write_image(tmp_path / "GT01.png", random_image(4, 4))
+    write_image(tmp_path / "GT02.png", random_image(4, 4))
+    assert set(images_by_stem(tmp_path)) == {"GT01", "GT02"}
+    write_image(tmp_path / "GT01.jpg", random_image(4, 4))
+    with pytest.raises(ValueError, match="ambiguous file names.*GT01.jpg and .*GT01.png.*Keep one file per name"):
+        images_by_stem(tmp_path)
 
 
 def _registry(tmp_path, archive, sha, name="tiny"):
@@ -253,3 +359,15 @@ def test_paired_folders_that_do_not_pair_up_are_refused(tmp_path):
         PairedFolder(root / "facades", "train")
     with pytest.raises(FileNotFoundError, match="does not exist .*valA"):
         PairedFolder(root / "facades", "val")
+
+
+def test_a_corrupt_partner_drops_its_pair_in_the_two_folder_layout(tmp_path):
+    root = tmp_path / "out"
+    safe_extract(_ab_folder_zip(tmp_path / "f.zip", names=(1, 2, 3)), root)
+    bad = root / "facades" / "trainB" / "2_B.jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match="2_B.jpg"):
+        PairedFolder(root / "facades", "train", size=16)
+    with pytest.warns(UserWarning):
+        ds = PairedFolder(root / "facades", "train", size=16, skip_corrupt=True)
+    assert [a.name for a, _ in ds.pairs] == ["1_A.jpg", "3_A.jpg"] and [f.name for f in ds.files] == ["1_A.jpg", "3_A.jpg"]

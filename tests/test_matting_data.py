@@ -8,10 +8,17 @@ import torch
 from PIL import Image
 
 from course_lib.data import DatasetSpec, download
-from course_lib.matting import LAYOUTS, ForegroundFolder, MattingFolder, MattingLayout, read_trimap
+from course_lib.matting import (
+    LAYOUTS,
+    ForegroundFolder,
+    MattingFolder,
+    MattingLayout,
+    read_alpha,
+    read_trimap,
+)
 from course_lib.matting.data import MattingComposites
 from course_lib.matting.trimap import make_trimap
-from tests.helpers import make_zip, random_image
+from tests.helpers import make_zip, random_image, write_png16
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -128,6 +135,77 @@ def test_read_trimap_snaps_grey_levels(tmp_path):
     path = tmp_path / "t.png"
     path.write_bytes(png_bytes(values))
     assert read_trimap(path).tolist() == [[[0.0, 0.0, 0.5, 0.5, 0.5, 1.0, 1.0]]]
+
+
+def _aim_like(root, n: int = 1, size: int = 12):
+    """``n`` images with grey 8-bit mattes in the AIM-500 folder names (original/, mask/, trimap/)."""
+    for i in range(n):
+        for sub in ("original", "mask", "trimap"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        (root / "original" / f"o{i}.png").write_bytes(png_bytes(random_image(size, size, i)))
+        (root / "mask" / f"o{i}.png").write_bytes(png_bytes(matte(size, size, i)))
+        (root / "trimap" / f"o{i}.png").write_bytes(png_bytes(trimap8(matte(size, size, i))))
+
+
+def test_16_bit_alpha_of_half_reads_as_half(tmp_path):
+    _aim_like(tmp_path)
+    write_png16(tmp_path / "mask" / "o0.png", np.full((12, 12), 32768, np.uint16))
+    alpha = MattingFolder(tmp_path, "aim500")[0]["alpha"]
+    assert torch.allclose(alpha, torch.full_like(alpha, 32768 / 65535), atol=1e-6)  # was 1.0 (clipped)
+
+
+def test_mattes_with_an_alpha_channel_use_it_and_grey_mattes_stay_grey(tmp_path):
+    h = w = 16
+    rgba = np.full((h, w, 4), 255, np.uint8)
+    rgba[..., 3] = 64  # white colour, alpha 0.25: read as grey this was 1.0
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    la = np.zeros((h, w, 2), np.uint8)
+    la[..., 1] = 64
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    la16 = np.zeros((h, w, 2), np.uint16)
+    la16[..., 0], la16[..., 1] = 65535, 16448  # 16-bit grey + alpha, alpha 0.25 as well
+    write_png16(tmp_path / "la16.png", la16)
+    for name in ("rgba.png", "la.png", "la16.png"):
+        assert torch.allclose(read_alpha(tmp_path / name), torch.full((1, h, w), 64 / 255), atol=1e-6), name
+    grey = matte(h, w, 0)
+    (tmp_path / "grey.png").write_bytes(png_bytes(grey))
+    opaque = np.dstack([grey, grey, grey, np.full_like(grey, 255)])  # a grey matte saved as opaque RGBA
+    Image.fromarray(opaque, "RGBA").save(tmp_path / "opaque.png")
+    for name in ("grey.png", "opaque.png"):
+        assert torch.allclose(read_alpha(tmp_path / name), torch.from_numpy(grey / 255.0).float()[None], atol=1e-6)
+
+    root = tmp_path / "d646"
+    (root / "Train" / "FG").mkdir(parents=True)
+    (root / "Train" / "FG" / "a.png").write_bytes(png_bytes(random_image(h, w)))
+    (root / "Train" / "GT").mkdir()
+    (root / "Train" / "GT" / "a.png").write_bytes((tmp_path / "rgba.png").read_bytes())
+    item = ForegroundFolder(root, size=h, radius=1, backgrounds_per_foreground=1)[0]
+    assert torch.allclose(item["alpha"], torch.full((1, h, w), 64 / 255), atol=1e-5)  # was 1.0
+
+
+@pytest.mark.parametrize("sub", ["original", "mask", "trimap"])
+def test_two_files_with_one_name_are_ambiguous(tmp_path, sub):
+    _aim_like(tmp_path, n=2)
+    (tmp_path / sub / "o1.jpg").write_bytes(jpg_bytes(random_image(12, 12)))
+    with pytest.raises(ValueError, match=f"ambiguous file names in .*{sub}.*o1.jpg and .*o1.png"):
+        MattingFolder(tmp_path, "aim500")
+
+
+def test_corrupt_matting_files_fail_when_built_or_are_skipped(tmp_path):
+    _aim_like(tmp_path, n=3)
+    (tmp_path / "mask" / "o1.png").write_bytes(png_bytes(matte(12, 12, 1))[:60])  # cut short
+    with pytest.raises(ValueError, match="(?s)MattingFolder.*1 image file.*mask/o1.png.*Remove or replace"):
+        MattingFolder(tmp_path, "aim500")
+    with pytest.warns(UserWarning, match="1 of 3 items left out"):
+        ds = MattingFolder(tmp_path, "aim500", skip_corrupt=True)
+    assert [ds[i]["name"] for i in range(len(ds))] == ["o0", "o2"]
+    root = tmp_path / "fg"
+    for sub in ("Train/FG", "Train/GT"):
+        (root / sub).mkdir(parents=True)
+        (root / sub / "a.png").write_bytes(png_bytes(matte(12, 12, 0)))
+    (root / "Train" / "GT" / "a.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="(?s)ForegroundFolder.*GT/a.png"):
+        ForegroundFolder(root, size=12)
 
 
 # ----------------------------------------------------------------------------- widgets

@@ -128,6 +128,20 @@ def test_label_instance_folder_reads_the_pix2pixhd_layout(tmp_path):
         LabelInstanceFolder(tmp_path)[0]
 
 
+def test_label_instance_folder_checks_its_files_when_built(tmp_path):
+    for i in range(3):
+        _write_ids(tmp_path / "train_label" / f"{i}.png", np.full((8, 16), 7), "L")
+        _write_ids(tmp_path / "train_inst" / f"{i}.png", np.full((8, 16), 7000), "I;16")
+        write_image(tmp_path / "train_img" / f"{i}.png", random_image(8, 16, seed=i))
+    (tmp_path / "train_inst" / "1.png").write_bytes(b"GIF89a broken")
+    with pytest.raises(ValueError, match="(?s)LabelInstanceFolder.*train_inst/1.png.*Remove or replace"):
+        LabelInstanceFolder(tmp_path)
+    with pytest.warns(UserWarning, match="1 of 3 items left out"):
+        ds = LabelInstanceFolder(tmp_path, skip_corrupt=True)
+    # the pairing by order survives: item 1 is now the files named 2
+    assert [p.name for p in ds.labels] == [p.name for p in ds.images] == [p.name for p in ds.instances] == ["0.png", "2.png"]
+
+
 # --------------------------------------------------------------------------- command-line recipes
 def test_cli_lists_and_runs_the_pix2pix_recipes(tmp_path, capsys):
     from course_lib.train.cli import main

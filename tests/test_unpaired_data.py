@@ -89,6 +89,22 @@ def test_unpaired_dataset_names(tmp_path):
         unpaired_dataset(str(tmp_path / "missing"), size=16)
 
 
+def test_cli_stops_on_a_corrupt_file_before_training(tmp_path):
+    """A corrupt image in --data fails when the recipe builds its data set, listing the file, not mid-run."""
+    from course_lib.train.cli import main
+    from tests.helpers import random_image, write_image
+
+    root = tmp_path / "h2z"
+    for domain in "AB":
+        for i in range(2):
+            write_image(root / f"train{domain}" / f"{i}.png", random_image(16, 16, i))
+    (root / "trainA" / "2.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut off")
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="(?s)trainA.*1 image file.*2.jpg.*Remove or replace"):
+        main(["cyclegan", "--data", str(root), "--steps", "2", "--batch-size", "1", "--out", str(out)])
+    assert not out.exists()  # nothing started
+
+
 def test_item_content_and_style_render_the_paired_item():
     ds = ShapesToTextures(length=5, size=32, seed=4, paired=True)
     for i in range(5):

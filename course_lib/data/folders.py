@@ -10,13 +10,20 @@
 
 Images come out as float32 tensors in **[-1, 1]** (the convention of the GAN generators that
 consume them), channels first. A file that cannot be decoded raises an error naming the file.
+
+The loaders check their files when they are built (headers only, fast; see :func:`image_problem`),
+so a corrupt file stops a training run before it starts, with a list of the files to replace,
+instead of crashing it at the first batch that draws the file. ``skip_corrupt=True`` leaves such
+files out with a warning instead; ``dataset.verify()`` decodes every file (slower, thorough).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +33,10 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+#: how many unreadable files an error lists by name before it only counts the rest
+LISTED_FILES = 10
+
+T = TypeVar("T")
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -39,21 +50,151 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+#: Pillow's modes for 16-bit grey images (16-bit PNGs open as "I;16"; TIFFs may be big-endian)
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _image_array(im: Image.Image, mode: str) -> np.ndarray:
+    """(H, W, C) float32 array in [0, 1] of an opened image, converted to ``mode``.
+
+    Pillow's ``convert`` clips 16-bit grey values to 255 instead of scaling them, so those are
+    scaled here (by 65535). Mode ``"I"`` (32-bit integers; older Pillow opens 16-bit PNGs so) is
+    taken as 16-bit data. 16-bit RGB(A) PNGs need nothing: Pillow opens them reduced to 8 bits
+    per channel (correctly scaled; the low byte is lost).
+    """
+    if im.mode in SIXTEEN_BIT_MODES or im.mode == "I":
+        grey = np.asarray(im).astype(np.float32)
+        if im.mode == "I" and grey.size and (grey.min() < 0 or grey.max() > 65535):
+            raise ValueError(
+                f"pixel values span {grey.min():.0f}..{grey.max():.0f}, outside the 16-bit range 0..65535; "
+                "32-bit integer images are not supported: save the image with 8 or 16 bits per channel"
+            )
+        grey = grey[..., None] / 65535.0
+        if mode == "L":
+            return grey
+        if mode == "RGB":
+            return np.repeat(grey, 3, axis=2)
+        raise ValueError(f"mode must be 'RGB' or 'L' for a 16-bit grey image, got {mode!r}")
+    array = np.asarray(im.convert(mode), dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[..., None]
+    return array.astype(np.float32) / 255.0
+
+
 def read_image(path: str | os.PathLike, mode: str = "RGB") -> torch.Tensor:
-    """Decode one image file to a (C, H, W) float tensor in [0, 1] (``mode``: ``"RGB"`` or ``"L"``)."""
+    """Decode one image file to a (C, H, W) float tensor in [0, 1] (``mode``: ``"RGB"`` or ``"L"``).
+
+    8-bit and 16-bit files both map their full range to [0, 1] (16-bit grey PNGs are scaled, not
+    clipped). A file that cannot be decoded raises a ``ValueError`` naming the file.
+    """
     path = Path(path)
     try:
         with Image.open(path) as im:
             im.load()
-            array = np.asarray(im.convert(mode), dtype=np.uint8)
+            array = _image_array(im, mode)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ValueError(
             f"could not read image {path}: {type(exc).__name__}: {exc}. The file is corrupt or not "
             "an image; delete or replace it (or re-download the data set)."
         ) from exc
-    if array.ndim == 2:
-        array = array[..., None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 255.0
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+
+
+def images_by_stem(folder: str | os.PathLike) -> dict[str, Path]:
+    """Image files below ``folder`` keyed by file name without extension (for pairing across folders).
+
+    Loaders that match an image with its matte or trimap by name need one file per name: with
+    ``GT01.png`` and ``GT01.jpg`` side by side either could be meant, so that raises a
+    ``ValueError`` naming both files rather than silently keeping one.
+    """
+    index: dict[str, Path] = {}
+    clashes: list[tuple[Path, Path]] = []
+    for path in list_images(folder):
+        if path.stem in index:
+            clashes.append((index[path.stem], path))
+        else:
+            index[path.stem] = path
+    if clashes:
+        shown = "; ".join(f"{a} and {b}" for a, b in clashes[:LISTED_FILES])
+        more = f" (and {len(clashes) - LISTED_FILES} more)" if len(clashes) > LISTED_FILES else ""
+        raise ValueError(
+            f"ambiguous file names in {folder}: files are paired by their name without extension, but "
+            f"{len(clashes)} name(s) belong to two image files: {shown}{more}. Keep one file per name "
+            "(delete or rename the other)."
+        )
+    return index
+
+
+def _jpeg_is_complete(path: Path) -> bool:
+    """Whether a JPEG file ends with its end-of-image marker (``FF D9``), as a complete one does.
+
+    Only the last bytes are read. A few writers append data after the marker, so a missing marker
+    is a reason to decode the file, not proof that it is damaged.
+    """
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(f.tell() - 64, 0))
+        return b"\xff\xd9" in f.read()
+
+
+def image_problem(path: str | os.PathLike, decode: bool = False) -> str | None:
+    """Why ``path`` is not a readable image file, or ``None`` when it is.
+
+    ``decode=False`` (fast: 0.2-0.4 ms per 256x512 file, 0.1 s for 400 files; headers only): PIL opens the
+    file and runs ``verify()``, which checks the header and, for PNG, every chunk's checksum up to
+    the end (catching truncated files). JPEG's ``verify()`` checks nothing beyond the header, so a
+    JPEG that does not end with its end-of-image marker (a download cut short) is decoded to decide.
+    ``decode=True`` decodes every file: slower, but it also finds damage inside compressed data.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if decode:
+                im.load()
+                return None
+            jpeg = im.format == "JPEG"
+            im.verify()
+        if jpeg and not _jpeg_is_complete(path):
+            with Image.open(path) as im:
+                im.load()
+    except Exception as exc:  # PIL raises many types on bad data: OSError, SyntaxError, struct.error, ...
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def readable_only(
+    items: Sequence[T],
+    where: str,
+    files_of: Callable[[T], Iterable[Path]] = lambda path: (path,),
+    decode: bool = False,
+    skip_corrupt: bool = False,
+) -> list[T]:
+    """The ``items`` whose files are all readable images (see :func:`image_problem`).
+
+    An item is one file or a group of files that belong together (an image with its matte and
+    trimap: ``files_of`` lists them). If any file is unreadable this raises a ``ValueError`` that
+    names the files (the first :data:`LISTED_FILES`, then a count) and ``where`` (the data set and
+    folder); with ``skip_corrupt=True`` it warns instead and leaves those items out.
+    """
+    bad: dict[Path, str] = {}
+    kept: list[T] = []
+    for item in items:
+        problems = {path: why for path in files_of(item) if (why := image_problem(path, decode)) is not None}
+        bad.update(problems)
+        if not problems:
+            kept.append(item)
+    if not bad:
+        return kept
+    listing = "\n".join(f"  {path}: {why}" for path, why in list(bad.items())[:LISTED_FILES])
+    if len(bad) > LISTED_FILES:
+        listing += f"\n  ... and {len(bad) - LISTED_FILES} more"
+    if skip_corrupt and kept:
+        warnings.warn(f"{where}: skipping {len(bad)} unreadable image file(s) ({len(items) - len(kept)} of "
+                      f"{len(items)} items left out):\n{listing}", stacklevel=3)
+        return kept
+    advice = ("Remove or replace them (or re-download the data set), or pass skip_corrupt=True to leave "
+              "them out with a warning." if not skip_corrupt else "No readable image is left to train on.")
+    raise ValueError(f"{where}: {len(bad)} image file(s) are corrupt or not images:\n{listing}\n{advice}")
 
 
 def jitter_transform(load_size: int, crop_size: int, flip: bool = True) -> v2.Transform:
@@ -128,6 +269,8 @@ class PairedFolder(Dataset):
         direction: ``"AtoB"`` (input = left half, or the A folder) or ``"BtoA"``.
         size: output size (square); ``None`` keeps the file's size.
         jitter: random resize-crop-mirror (training); ``load_size`` defaults to ``size * 286 / 256``.
+        verify: check every file's header now (fast), so a corrupt file fails here, not mid-training.
+        skip_corrupt: leave unreadable files out with a warning instead of raising.
 
     Items are dicts ``{"input": (3, S, S), "target": (3, S, S), "path": str}`` in [-1, 1]
     (``path``: the A|B file, or the A file of the pair).
@@ -141,6 +284,8 @@ class PairedFolder(Dataset):
         size: int | None = 256,
         jitter: bool = False,
         load_size: int | None = None,
+        verify: bool = True,
+        skip_corrupt: bool = False,
     ) -> None:
         if direction not in ("AtoB", "BtoA"):
             raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
@@ -163,6 +308,8 @@ class PairedFolder(Dataset):
             where = str(self.folder)
         if not self.files:
             raise ValueError(f"no images found in {where}; is this a pix2pix-style data set?")
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.direction, self.size = direction, size
         self.transform = None
         if jitter:
@@ -205,10 +352,24 @@ class PairedFolder(Dataset):
             a, b = _resize(a, self.size), _resize(b, self.size)
         return {"input": a * 2 - 1, "target": b * 2 - 1, "path": str(self.files[index])}
 
-    def verify(self) -> None:
-        """Decode every file once; raises on the first corrupt one (useful right after a download)."""
-        for index in range(len(self)):
-            self._read_pair(index)
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every file (``decode=True``: decode it, e.g. right after a download; ``False``: headers).
+
+        Raises a ``ValueError`` listing the unreadable files, or with ``skip_corrupt`` drops them
+        with a warning (see :func:`readable_only`). In the two-folder layout both files of a pair
+        are checked, and a pair with a bad partner is dropped whole.
+        """
+        label = f"PairedFolder({self.folder})"
+        if self.pairs is None:
+            self.files = readable_only(self.files, label, decode=decode, skip_corrupt=skip_corrupt)
+            return
+        everything = [path for pair in self.pairs for path in pair]
+        good = set(readable_only(everything, label, decode=decode, skip_corrupt=skip_corrupt))
+        self.pairs = [(a, b) for a, b in self.pairs if a in good and b in good]
+        self.files = [a for a, _ in self.pairs]
+        if decode:
+            for index in range(len(self)):
+                self._read_pair(index)  # partners of different sizes are refused here
 
 
 class UnpairedFolder(Dataset):
@@ -217,6 +378,7 @@ class UnpairedFolder(Dataset):
     Item ``i`` pairs ``A[i % len(A)]`` with a B image chosen by a generator seeded with ``(seed, i)``,
     so the pairing is random (the domains are unpaired) but reproducible. ``len`` is the larger
     domain's size. Items are dicts ``{"A": (3, S, S), "B": (3, S, S)}`` in [-1, 1].
+    ``verify`` and ``skip_corrupt`` work as in :class:`PairedFolder`.
     """
 
     def __init__(
@@ -227,8 +389,11 @@ class UnpairedFolder(Dataset):
         jitter: bool = False,
         load_size: int | None = None,
         seed: int = 0,
+        verify: bool = True,
+        skip_corrupt: bool = False,
     ) -> None:
         root = Path(root)
+        self.root, self.split = root, split
         self.files_a = list_images(root / f"{split}A")
         self.files_b = list_images(root / f"{split}B")
         for name, files in (("A", self.files_a), ("B", self.files_b)):
@@ -237,6 +402,8 @@ class UnpairedFolder(Dataset):
                     f"{root / (split + name)} contains no images; an unpaired data set needs images "
                     "in both domains."
                 )
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.seed = size, seed
         self.transform = None
         if jitter:
@@ -259,16 +426,34 @@ class UnpairedFolder(Dataset):
         j = int(np.random.default_rng([self.seed, index]).integers(len(self.files_b)))
         return {"A": self._load(self.files_a[index % len(self.files_a)]), "B": self._load(self.files_b[j])}
 
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check both domains' files, as :meth:`PairedFolder.verify` does."""
+        self.files_a = readable_only(self.files_a, f"UnpairedFolder({self.root / (self.split + 'A')})",
+                                     decode=decode, skip_corrupt=skip_corrupt)
+        self.files_b = readable_only(self.files_b, f"UnpairedFolder({self.root / (self.split + 'B')})",
+                                     decode=decode, skip_corrupt=skip_corrupt)
+
 
 class ImageFolder(Dataset):
-    """Every image below ``root`` as a (3, size, size) tensor in [-1, 1] (centre crop + resize)."""
+    """Every image below ``root`` as a (3, size, size) tensor in [-1, 1] (centre crop + resize).
+
+    ``verify`` and ``skip_corrupt`` work as in :class:`PairedFolder`.
+    """
 
     def __init__(self, root: str | os.PathLike, size: int | None = 256,
-                 extensions: Sequence[str] = IMAGE_EXTENSIONS) -> None:
+                 extensions: Sequence[str] = IMAGE_EXTENSIONS, verify: bool = True,
+                 skip_corrupt: bool = False) -> None:
+        self.root = Path(root)
         self.files = [p for p in list_images(root) if p.suffix.lower() in extensions]
         if not self.files:
             raise ValueError(f"no images found below {root}")
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size = size
+
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every file, as :meth:`PairedFolder.verify` does."""
+        self.files = readable_only(self.files, f"ImageFolder({self.root})", decode=decode, skip_corrupt=skip_corrupt)
 
     def __len__(self) -> int:
         return len(self.files)

@@ -619,9 +619,12 @@ class LabelInstanceFolder(torch.utils.data.Dataset):
     (drawn from torch's RNG). Without ``<split>_inst`` every label region is its own instance.
 
     Items: ``{"labels": (H, W), "instances": (H, W)}`` int64 and ``"target": (3, H, W)`` in [-1, 1].
+    Every file's header is checked when the loader is built (``verify``), so a corrupt file fails
+    before training; ``skip_corrupt=True`` leaves out, with a warning, the items with a bad file.
     """
 
-    def __init__(self, root, split: str = "train", size: tuple[int, int] | None = None, flip: bool = False) -> None:
+    def __init__(self, root, split: str = "train", size: tuple[int, int] | None = None, flip: bool = False,
+                 verify: bool = True, skip_corrupt: bool = False) -> None:
         from pathlib import Path
 
         from course_lib.data.folders import list_images
@@ -641,7 +644,27 @@ class LabelInstanceFolder(torch.utils.data.Dataset):
         if len(set(counts.values())) != 1:
             raise ValueError(f"{root}: the folders hold different numbers of files {counts}; every label map "
                              "needs its photo (and instance map)")
+        self.root, self.split = root, split
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.flip = size, flip
+
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every label map, photo and instance map (``decode=False``: headers only).
+
+        Raises a ``ValueError`` listing the unreadable files; ``skip_corrupt`` drops the items
+        (all files of one index, so the pairing by order is kept) with a warning instead.
+        """
+        from course_lib.data.folders import readable_only
+
+        instances = self.instances if self.instances is not None else [None] * len(self.labels)
+        items = readable_only(list(zip(self.labels, self.images, instances)),
+                              f"LabelInstanceFolder({self.root}, split={self.split!r})",
+                              files_of=lambda item: [p for p in item if p is not None],
+                              decode=decode, skip_corrupt=skip_corrupt)
+        self.labels, self.images = [item[0] for item in items], [item[1] for item in items]
+        if self.instances is not None:
+            self.instances = [item[2] for item in items]
 
     def __len__(self) -> int:
         return len(self.labels)

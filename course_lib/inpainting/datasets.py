@@ -133,21 +133,33 @@ class FolderCrops(Dataset):
     ``[min_side, max_side]`` and takes a random ``size x size`` crop, mirrored with probability 1/2.
     Global & Local (Sec. 4): shorter side in [256, 384], 256x256 crops; Context Encoder
     (``train.lua``): ``loadSize = 350``, ``fineSize = 128`` (``min_side = max_side = 350``).
-    The randomness uses torch's RNG, which the course's trainer seeds per sample.
+    The randomness uses torch's RNG, which the course's trainer seeds per sample. Every file's
+    header is checked when the loader is built (``verify``), so a corrupt file fails before
+    training; ``skip_corrupt=True`` leaves such files out with a warning.
     """
 
-    def __init__(self, root: str | os.PathLike, size: int = 256, min_side: int = 256, max_side: int = 384) -> None:
+    def __init__(self, root: str | os.PathLike, size: int = 256, min_side: int = 256, max_side: int = 384,
+                 verify: bool = True, skip_corrupt: bool = False) -> None:
         from course_lib.data.folders import list_images
 
         if not 0 < size <= min_side <= max_side:
             raise ValueError(f"need 0 < size <= min_side <= max_side, got {size}, {min_side}, {max_side}")
+        self.root = root
         self.files = list_images(root)
         if not self.files:
             raise ValueError(f"no images found below {root}")
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.min_side, self.max_side = size, min_side, max_side
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every file (see :func:`course_lib.data.folders.readable_only`)."""
+        from course_lib.data.folders import readable_only
+
+        self.files = readable_only(self.files, f"FolderCrops({self.root})", decode=decode, skip_corrupt=skip_corrupt)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         import torch.nn.functional as F

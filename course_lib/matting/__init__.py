@@ -38,6 +38,7 @@ from course_lib.matting.folders import (
     ForegroundFolder,
     MattingFolder,
     MattingLayout,
+    read_alpha,
     read_trimap,
 )
 from course_lib.matting.foreground import (
@@ -76,7 +77,7 @@ __all__ = [
     "as_trimap", "composite", "explanations_of_a_pixel", "fade", "premultiply", "unknown_mask", "unpremultiply",
     "validate_alpha",
     "ID_PHOTO_COLOURS", "MattingComposites", "collate", "logo_example", "render_foreground",
-    "LAYOUTS", "ForegroundFolder", "MattingFolder", "MattingLayout", "read_trimap",
+    "LAYOUTS", "ForegroundFolder", "MattingFolder", "MattingLayout", "read_alpha", "read_trimap",
     "estimate_foreground", "plain_background_colour", "replace_background", "solid_colour",
     "connectivity_error", "format_table", "gradient_error", "matting_metrics", "mse", "sad",
     "MattingNet", "MattingTask", "alpha_prediction_loss", "compositional_loss", "count_parameters", "dim_loss",

@@ -23,8 +23,11 @@ Two kinds of layout exist:
 
   Composition-1k (Xu et al. 2017) has the same structure; pass its folder names explicitly.
 
-Files are matched by name without extension. Trimap files should hold 0 / 128 / 255; values in
-between (from JPEG compression or resizing) are snapped to the nearest of the three. The course
+Files are matched by name without extension (two files with one name, ``GT01.png`` and
+``GT01.jpg``, are an error). Alpha mattes may be grey (8 or 16 bits) or carry the matte in their
+alpha channel (RGBA / LA files, see :func:`read_alpha`). Trimap files should hold 0 / 128 / 255;
+values in between (from JPEG compression or resizing) are snapped to the nearest of the three.
+Every file's header is checked when a loader is built, so a corrupt file fails before training. The course
 ships none of these data sets and has no verified checksums for them, so they are not in
 ``course_lib.data.REGISTRY``: download them from their authors (see ``datasets/README.md``),
 unpack, and point these classes at the folder.
@@ -39,9 +42,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch.utils.data import Dataset
 
-from course_lib.data.folders import list_images, read_image
+from course_lib.data.folders import images_by_stem, read_image, readable_only
 from course_lib.matting.data import photo_crop
 from course_lib.matting.trimap import make_trimap
 
@@ -72,13 +76,12 @@ def _layout(layout: str | MattingLayout) -> MattingLayout:
     return LAYOUTS[layout]
 
 
-def _by_stem(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in list_images(folder)}
+Item = tuple[str, Path, Path, Path | None]  # (name, image, alpha, trimap or None)
 
 
-def _matched(root: Path, layout: MattingLayout) -> list[tuple[str, Path, Path, Path | None]]:
-    images, alphas = _by_stem(root / layout.image), _by_stem(root / layout.alpha)
-    trimaps = _by_stem(root / layout.trimap) if layout.trimap else {}
+def _matched(root: Path, layout: MattingLayout) -> list[Item]:
+    images, alphas = images_by_stem(root / layout.image), images_by_stem(root / layout.alpha)
+    trimaps = images_by_stem(root / layout.trimap) if layout.trimap else {}
     if not images:
         raise ValueError(f"no images in {root / layout.image}; is {root} a data set with this layout?")
     missing = sorted(set(images) - set(alphas))
@@ -90,6 +93,38 @@ def _matched(root: Path, layout: MattingLayout) -> list[tuple[str, Path, Path, P
         if missing:
             raise ValueError(f"{len(missing)} images have no trimap in {root / layout.trimap} (e.g. {missing[0]!r})")
     return [(k, images[k], alphas[k], trimaps.get(k)) for k in sorted(images)]
+
+
+def _checked(items: list[Item], where: str, decode: bool, skip_corrupt: bool) -> list[Item]:
+    """``items`` whose image, matte and trimap all read (an item with one bad file is bad)."""
+    return readable_only(items, where, files_of=lambda item: [p for p in item[1:] if p is not None],
+                         decode=decode, skip_corrupt=skip_corrupt)
+
+
+def read_alpha(path: str | os.PathLike) -> torch.Tensor:
+    """An alpha matte file as (1, H, W) in [0, 1].
+
+    Mattes come in two kinds: grey images (8 or 16 bits: the grey level is alpha), and images
+    with an alpha channel (RGBA / LA PNGs, 8 or 16 bits), where alpha is that channel and the
+    colours are irrelevant (often white). Reading the latter as grey would give
+    the colour, so alpha would be 1 where the matte is 0.25. An alpha channel that is opaque
+    everywhere carries no matte (some programs save grey mattes as RGBA): then the grey level is used.
+    A colour key (PNG ``tRNS`` without an alpha channel) is ignored: a grey matte may mark black as
+    transparent, and its grey levels are still the matte.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            has_alpha = im.mode in ("RGBA", "LA", "La", "RGBa", "PA")
+            if has_alpha:
+                im.load()
+                alpha = np.asarray(im.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"could not read alpha matte {path}: {type(exc).__name__}: {exc}. The file is corrupt "
+                         "or not an image; delete or replace it.") from exc
+    if has_alpha and alpha.min() < 1.0:
+        return torch.from_numpy(alpha)[None]
+    return read_image(path, mode="L")  # grey 8- or 16-bit matte (or an opaque alpha channel: use the grey)
 
 
 def read_trimap(path: str | os.PathLike) -> torch.Tensor:
@@ -124,22 +159,30 @@ class MattingFolder(Dataset):
         layout: a key of :data:`LAYOUTS` (``"alphamatting"``, ``"aim500"``) or a :class:`MattingLayout`.
         size: centre-crop and resize to ``size x size`` (``None``: keep the files' size).
         radius: trimap erosion radius used when the layout has no trimaps.
+        verify: check every file's header now (fast), so a corrupt file fails here, not mid-run.
+        skip_corrupt: leave out, with a warning, the items with an unreadable file instead of raising.
 
     Items: ``{"image": (3, H, W), "alpha": (1, H, W), "trimap": (1, H, W), "name": str}`` in [0, 1].
     """
 
     def __init__(self, root: str | os.PathLike, layout: str | MattingLayout = "alphamatting",
-                 size: int | None = None, radius: int = 10) -> None:
+                 size: int | None = None, radius: int = 10, verify: bool = True, skip_corrupt: bool = False) -> None:
         self.root, self.layout = Path(root), _layout(layout)
         self.files = _matched(self.root, self.layout)
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.radius = size, radius
+
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every image, matte and trimap (``decode=False``: headers only); see :func:`readable_only`."""
+        self.files = _checked(self.files, f"MattingFolder({self.root})", decode, skip_corrupt)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> dict:
         name, img_path, alpha_path, trimap_path = self.files[index]
-        image, alpha = read_image(img_path), read_image(alpha_path, mode="L")
+        image, alpha = read_image(img_path), read_alpha(alpha_path)
         if image.shape[-2:] != alpha.shape[-2:]:
             raise ValueError(f"{alpha_path} is {tuple(alpha.shape[-2:])} but {img_path} is {tuple(image.shape[-2:])}: "
                              "an image and its matte must have the same size")
@@ -162,23 +205,29 @@ class ForegroundFolder(Dataset):
 
     Items: ``{"image", "fg", "bg": (3, S, S), "alpha", "trimap": (1, S, S), "name": str}`` in
     [0, 1], the same keys as :class:`~course_lib.matting.data.MattingComposites`, so the same
-    training task runs on either.
+    training task runs on either. ``verify`` and ``skip_corrupt`` work as in :class:`MattingFolder`.
     """
 
     def __init__(self, root: str | os.PathLike, layout: str | MattingLayout = "distinctions646",
                  size: int = 320, radius: int | tuple[int, int] = (5, 15), backgrounds_per_foreground: int = 10,
-                 seed: int = 0) -> None:
+                 seed: int = 0, verify: bool = True, skip_corrupt: bool = False) -> None:
         self.root, self.layout = Path(root), _layout(layout)
         self.files = _matched(self.root, self.layout)
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.seed, self.per = size, seed, backgrounds_per_foreground
         self.radius = (radius, radius) if isinstance(radius, int) else tuple(radius)
 
     def __len__(self) -> int:
         return len(self.files) * self.per
 
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every foreground and matte, as :meth:`MattingFolder.verify` does."""
+        self.files = _checked(self.files, f"ForegroundFolder({self.root})", decode, skip_corrupt)
+
     def __getitem__(self, index: int) -> dict:
         name, fg_path, alpha_path, _ = self.files[index // self.per]
-        fg, alpha = read_image(fg_path), read_image(alpha_path, mode="L")
+        fg, alpha = read_image(fg_path), read_alpha(alpha_path)
         if fg.shape[-2:] != alpha.shape[-2:]:
             raise ValueError(f"{alpha_path} is {tuple(alpha.shape[-2:])} but {fg_path} is {tuple(fg.shape[-2:])}")
         fg, alpha, _ = _fit(fg, alpha, None, self.size)

@@ -97,21 +97,32 @@ class FolderCrops(torch.utils.data.Dataset):
     Each image is resized so that its shorter side is ``load_size``, then a random ``size`` crop
     is taken and mirrored with probability 1/2 (torch's RNG, seeded per sample by the trainer).
     Johnson et al. used 256x256 COCO images (``load_size = size = 256``); Huang & Belongie resized
-    to 512 and cropped 256.
+    to 512 and cropped 256. Every file's header is checked when the loader is built (``verify``),
+    so a corrupt file fails before training; ``skip_corrupt=True`` leaves such files out with a warning.
     """
 
-    def __init__(self, root: str | os.PathLike, size: int = 256, load_size: int | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, size: int = 256, load_size: int | None = None,
+                 verify: bool = True, skip_corrupt: bool = False) -> None:
         from course_lib.data.folders import list_images
 
+        self.root = root
         self.files = list_images(root)
         if not self.files:
             raise ValueError(f"no images found below {root}")
+        if verify or skip_corrupt:
+            self.verify(decode=False, skip_corrupt=skip_corrupt)
         self.size, self.load_size = size, load_size or size
         if self.load_size < size:
             raise ValueError(f"load_size {self.load_size} must be >= size {size}")
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def verify(self, decode: bool = True, skip_corrupt: bool = False) -> None:
+        """Check every file (see :func:`course_lib.data.folders.readable_only`)."""
+        from course_lib.data.folders import readable_only
+
+        self.files = readable_only(self.files, f"FolderCrops({self.root})", decode=decode, skip_corrupt=skip_corrupt)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         from torchvision.transforms import v2
