@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -371,3 +372,32 @@ def test_a_corrupt_partner_drops_its_pair_in_the_two_folder_layout(tmp_path):
     with pytest.warns(UserWarning):
         ds = PairedFolder(root / "facades", "train", size=16, skip_corrupt=True)
     assert [a.name for a, _ in ds.pairs] == ["1_A.jpg", "3_A.jpg"] and [f.name for f in ds.files] == ["1_A.jpg", "3_A.jpg"]
+
+
+def test_offline_download_refuses_before_any_connection_and_try_download_falls_back(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    dl = importlib.import_module("course_lib.data.download")  # the module (the package exports a function of that name)
+    real_fetch = dl._fetch
+
+    def no_fetch(*args, **kwargs):  # stands in for the network: must never be reached
+        raise AssertionError("a download was attempted although COURSE_OFFLINE=1")
+
+    monkeypatch.setattr(dl, "_fetch", no_fetch)
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(ConnectionError, match="COURSE_OFFLINE=1 forbids downloading it.*put facades.zip at"):
+        dl.download("facades", tmp_path)
+    assert dl.try_download("facades", tmp_path) is None
+    assert "using the course's offline data instead" in capsys.readouterr().out
+    # a local archive (file://) is not a download: it still works offline, checksum and all
+    archive = _ab_folder_zip(tmp_path / "facades.zip", names=(1, 2))
+    spec = DatasetSpec("facades", (archive.as_uri(),), "facades.zip", hashlib.sha256(archive.read_bytes()).hexdigest(),
+                       archive.stat().st_size, "paired-folders", "facades", "test", "A/B folders")
+    monkeypatch.setattr(dl, "_fetch", real_fetch)
+    monkeypatch.setitem(REGISTRY, "facades", spec)
+    folder = dl.try_download("facades", tmp_path / "cache")
+    assert folder is not None and len(PairedFolder(folder, "train", size=16)) == 2
+    # a wrong checksum is never "unavailable": it stays an error
+    monkeypatch.setitem(REGISTRY, "facades", dataclasses.replace(spec, sha256="0" * 64))
+    with pytest.raises(ValueError, match="sha256"):
+        dl.try_download("facades", tmp_path / "cache2")

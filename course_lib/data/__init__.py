@@ -10,6 +10,7 @@ from course_lib.data.download import (
     cache_dir,
     download,
     safe_extract,
+    try_download,
     verify_sha256,
 )
 from course_lib.data.folders import (
@@ -33,7 +34,7 @@ from course_lib.data.photos import (
 from course_lib.data.procedural import Blobs, ProceduralDataset, SmoothFieldHoles, soft_disk
 
 __all__ = [
-    "REGISTRY", "DatasetSpec", "cache_dir", "download", "safe_extract", "verify_sha256",
+    "REGISTRY", "DatasetSpec", "cache_dir", "download", "safe_extract", "try_download", "verify_sha256",
     "ImageFolder", "PairedFolder", "UnpairedFolder", "list_images", "read_image",
     "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
     "load_photo", "load_texture", "random_photo_crop", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",

@@ -548,6 +548,12 @@ def download(
     downloads.mkdir(parents=True, exist_ok=True)
     archive = downloads / spec.filename
     if not archive.is_file():
+        remote = [u for u in urls if not u.startswith("file:")]
+        if remote and _offline():
+            raise ConnectionError(
+                f"{name!r} is not in the cache ({final}) and COURSE_OFFLINE=1 forbids downloading it. "
+                f"Unset COURSE_OFFLINE on a machine with a network, or put {spec.filename} at {archive}."
+            )
         print(f"downloading {name} ({spec.size_bytes / 1e6:.0f} MB) ..." if spec.size_bytes else f"downloading {name} ...")
         _fetch(urls, archive, timeout)
     if sha256 is None and spec.sha256 is not None and spec.size_bytes is not None:
@@ -573,3 +579,25 @@ def download(
         raise
     marker.write_text(f"{spec.filename} {expected or 'unverified'}\n")
     return final / spec.subdir if (final / spec.subdir).is_dir() else final
+
+
+def _offline() -> bool:
+    from course_lib.config import offline
+
+    return offline()
+
+
+def try_download(name: str, root: str | os.PathLike | None = None) -> Path | None:
+    """:func:`download` for notebooks that can do without the real data: ``None`` when unreachable.
+
+    The GPU mode uses the real data sets when it can get them (cached, or downloaded with their
+    pinned checksum) and the course's procedural data otherwise, saying which with one printed
+    line. A checksum mismatch or an unsafe archive is still an error: only "no network" falls back.
+    """
+    try:
+        folder = download(name, root)
+    except ConnectionError as exc:
+        print(f"{name}: the real data set is unavailable ({exc}); using the course's offline data instead")
+        return None
+    print(f"{name}: real data from {folder}")
+    return folder
