@@ -81,3 +81,23 @@ SPECS: dict[str, Spec] = {
         make_model=_tinygan_model, train=_tinygan_train, score=_tinygan_score, budget_min=2,
     ),
 }
+
+#: one module per topic adds its checkpoints' specs (a module-level ``SPECS`` dict each)
+TOPIC_MODULES = (
+    "course_lib.pretrained.style_specs",        # lecture 03
+    "course_lib.pretrained.translation_specs",  # lectures 04-07
+    "course_lib.pretrained.inpainting_specs",   # lectures 08-12
+)
+
+
+def _collect() -> None:
+    import importlib
+
+    for module in TOPIC_MODULES:
+        for name, spec in importlib.import_module(module).SPECS.items():
+            if name in SPECS:
+                raise ValueError(f"pretrained model {name!r} is defined twice ({module})")
+            SPECS[name] = spec
+
+
+_collect()
