@@ -30,6 +30,7 @@ from course_lib.tiny_gan import TinyGANTask
 from course_lib.train import SupervisedTask, TrainConfig, Trainer, load_checkpoint, save_checkpoint
 from course_lib.train.cli import RECIPES, Recipe, main
 from tests.test_train import DropoutGAN, JitteredBlobs
+from tests.test_train import run as run_dropout_gan
 
 # ----------------------------------------------------------------------------- helpers
 DiskUsage = namedtuple("DiskUsage", "total used free")
@@ -102,6 +103,29 @@ def test_cli_resume_is_bit_identical_with_the_same_history(tmp_path):
     straight = (tmp_path / "straight" / "history.csv").read_text()
     assert straight == (tmp_path / "split" / "history.csv").read_text()
     assert [row["step"] for row in csv.DictReader(straight.splitlines()) if row["key"] == "G/loss"] == ["3", "6", "8"]
+
+
+def test_drawing_samples_does_not_change_training(tmp_path):
+    """DropoutGAN.sample runs G in training mode (dropout draws random numbers, batch norm counts
+    batches): with or without sample grids, and resumed after a sample at the split, same weights."""
+    plain, _ = run_dropout_gan(8)
+    sampled, t = run_dropout_gan(8, sample_every=1)
+    assert len(t.history.samples) == 8 and same_weights(plain.state_dict(), sampled.state_dict())
+    run_dropout_gan(8, tmp_path / "ck.pt", until=3, sample_every=5)  # samples at the stop (step 3)
+    resumed, _ = run_dropout_gan(8, tmp_path / "ck.pt", resume=True, sample_every=5)
+    assert same_weights(plain.state_dict(), resumed.state_dict())
+
+
+def test_pix2pix_cli_runs_are_identical_and_resume_bit_for_bit(tmp_path):
+    """The reported case: pix2pix keeps dropout on when it draws its sample grids."""
+    common = ["pix2pix", "--batch-size", "2", "--log-every", "3"]
+    main([*common, "--steps", "4", "--out", str(tmp_path / "a")])
+    main([*common, "--steps", "4", "--out", str(tmp_path / "b")])
+    main([*common, "--steps", "2", "--out", str(tmp_path / "c")])
+    main([*common, "--steps", "4", "--out", str(tmp_path / "c"), "--resume"])
+    assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    assert same_weights(weights(tmp_path / "a"), weights(tmp_path / "c"))
+    assert (tmp_path / "a" / "history.csv").read_text() == (tmp_path / "c" / "history.csv").read_text()
 
 
 # ----------------------------------------------------------------------------- 6: NaN

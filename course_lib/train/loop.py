@@ -522,13 +522,27 @@ class Trainer:
                 p.requires_grad_(flag)
 
     def _record_samples(self) -> None:
+        """Append a sample grid to the history, leaving the training state exactly as it was.
+
+        Sampling may draw random numbers (pix2pix keeps dropout on at test time; the first
+        batch's augmentation) and run batch norm in training mode (which counts batches). Left
+        in, those side effects would make the weights depend on when samples were drawn, e.g. at
+        the end of a run that is later resumed, so a resumed run would not match a straight one.
+        """
         if not self.dist.is_main:
             return
+        rng = rng_state()
+        buffers = [(b, b.clone()) for b in self.task.buffers()]
         try:
             with torch.no_grad(), self.precision.autocast():
                 images = self.task.sample(self._first_batch())
         except NotImplementedError:
             return
+        finally:
+            set_rng_state(rng)
+            with torch.no_grad():
+                for b, saved in buffers:
+                    b.copy_(saved)
         self.history.samples.append((self.step, images.detach().float().cpu()))
 
     def fit(self, resume: bool = False, until: int | None = None) -> History:
