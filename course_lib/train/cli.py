@@ -11,6 +11,12 @@ Examples::
     python -m course_lib.train --list
     python -m course_lib.train tinygan --preset quick --out runs/tinygan
     python -m course_lib.train tinygan --preset quick --out runs/tinygan --resume --steps 2000
+
+A run folder belongs to one run. Training into a folder that already holds a checkpoint needs
+``--resume`` (continue it: the model, data, batch size, seed and precision must be the same;
+the step budget, time budget and intervals may change) or ``--force`` (delete it and start
+over). ``--seed`` (default 0) fixes the initial weights and the data order, so two identical
+commands give identical weights, and a resumed run the same weights as one never interrupted.
 """
 
 from __future__ import annotations
@@ -26,8 +32,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch.utils.data import Dataset
 
+from course_lib.config import seed_everything
+from course_lib.train import distributed
+from course_lib.train.checkpoint import (
+    CheckpointError,
+    CheckpointWriteError,
+    check_free_space,
+    clean_stale_temp_files,
+    ensure_writable,
+    rng_state,
+    set_rng_state,
+    state_nbytes,
+)
 from course_lib.train.loop import Phase, TrainConfig, Trainer, TrainingTask
 
 PRESETS = ("quick", "paper")
@@ -105,6 +124,37 @@ def _save_history(trainer: Trainer, out: Path) -> None:
                 writer.writerow([k, s, f"{v:.6g}"])
 
 
+def _describe_item(item: Any) -> str:
+    """``{"image": (3, 64, 64) tensor, ...}`` -> ``"image 3x64x64"``: the data's shapes, for the settings."""
+    if isinstance(item, torch.Tensor):
+        return "x".join(map(str, item.shape)) or "scalar"
+    if isinstance(item, dict):
+        return ", ".join(f"{k} {_describe_item(v)}" for k, v in item.items())
+    if isinstance(item, (list, tuple)):
+        return "(" + ", ".join(_describe_item(v) for v in item) + ")"
+    return type(item).__name__
+
+
+def _item_shapes(data: Dataset) -> str:
+    """The shapes of the data set's first item (image size, channels), leaving every RNG as it was."""
+    if len(data) == 0:  # type: ignore[arg-type]
+        return "(no items)"  # the trainer says what to do about it
+    state = rng_state()  # augmentation may draw random numbers: this run must not depend on it
+    try:
+        return _describe_item(data[0])
+    finally:
+        set_rng_state(state)
+
+
+def _remove_previous_run(out: Path, checkpoint: Path) -> list[Path]:
+    """``--force``: delete what a previous run wrote into ``out`` (only files this command writes)."""
+    removed = [p for p in (checkpoint, out / "history.csv", *sorted((out / "samples").glob("step_*.png")))
+               if p.is_file()]
+    for p in removed:
+        p.unlink()
+    return removed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", help="the method to train (see --list)")
@@ -114,12 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="run folder (default runs/MODEL-PRESET)")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the initial weights, the data order and the noise (default 0)")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=None)
     parser.add_argument("--time-budget", type=float, default=None, help="stop (and checkpoint) after this many seconds")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
+    parser.add_argument("--log-every", type=int, default=None, help="steps between loss averages in history.csv")
     parser.add_argument("--workers", type=int, default=None, help="data loading processes")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
+    parser.add_argument("--force", action="store_true",
+                        help="delete the run in OUT (checkpoint, history, samples) and start over")
     parser.add_argument("--sync-bn", action="store_true", help="under torchrun: share batch-norm statistics across GPUs")
     args = parser.parse_args(argv)
 
@@ -127,16 +182,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in sorted(RECIPES):
             print(name)
         return 0
-    recipe = load_recipe(args.model)(args.preset, args.data)
+    if args.resume and args.force:
+        raise SystemExit("--resume continues the run in the --out folder and --force deletes it: pass one of them.")
+    for flag in ("steps", "batch_size", "checkpoint_every", "log_every"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise SystemExit(f"--{flag.replace('_', '-')} must be a positive number of steps, got {value}.")
+    build_recipe = load_recipe(args.model)  # an unknown name fails before anything is written
+    is_main = distributed.from_env().is_main  # under torchrun, one process tidies the folder
     out = Path(args.out or f"runs/{args.model}-{args.preset}")
-    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint.pt"
+    try:
+        # Before any work (data download, model, training): can the results be written at all?
+        ensure_writable(out, "the --out folder")
+    except CheckpointWriteError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    stale = clean_stale_temp_files(checkpoint) if is_main else []
+    if stale:
+        print(f"removed {len(stale)} unfinished temporary checkpoint file(s) left in {out} by an interrupted save")
+    if checkpoint.is_file() and not (args.resume or args.force):
+        raise SystemExit(
+            f"error: {out} already holds a run ({checkpoint}); training would overwrite it. Pass "
+            "--resume to continue that run, --force to delete it and start over, or another --out "
+            "for a new run."
+        )
+    if args.force and is_main:
+        removed = _remove_previous_run(out, checkpoint)
+        if removed:
+            print(f"--force: deleted the previous run in {out} ({len(removed)} file(s): checkpoint, history, samples)")
+
+    # Seeded before the recipe builds the model: the initial weights are a function of --seed.
+    seed_everything(args.seed)
+    recipe = build_recipe(args.preset, args.data)
     overrides = {
         "steps": args.steps, "batch_size": args.batch_size, "precision": args.precision,
         "time_budget_s": args.time_budget, "checkpoint_every": args.checkpoint_every, "num_workers": args.workers,
-        "sync_batchnorm": args.sync_bn or None,
+        "sync_batchnorm": args.sync_bn or None, "log_every": args.log_every, "seed": args.seed,
     }
     config = dataclasses.replace(recipe.config, **{k: v for k, v in overrides.items() if v is not None})
-    config.checkpoint_path = str(out / "checkpoint.pt")
+    config.checkpoint_path = str(checkpoint)
     if config.checkpoint_every is None:
         config.checkpoint_every = max(config.log_every, 500)
     phases = recipe.phases
@@ -144,15 +228,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--steps cannot change a phased schedule; edit the recipe's phases instead")
     trainer = Trainer(recipe.task, recipe.data, config, phases=phases, device=args.device,
                       sample_batch=recipe.sample_batch)
+    # What a resumed run must share with this one (on top of Trainer.settings()); --steps,
+    # --time-budget, the intervals, --workers and --device may change between sessions.
+    trainer.run_info = {"model": args.model, "preset": args.preset, "data": args.data or "(recipe default)",
+                        "items": _item_shapes(recipe.data)}
     say = print if trainer.dist.is_main else (lambda *a, **k: None)
     say(f"{args.model} ({args.preset}): {recipe.description}")
     say(f"{trainer.total_steps} steps, batch {config.batch_size} x {trainer.dist.world_size} process(es), "
-        f"precision {trainer.precision.name}, device {trainer.device}, run folder {out}")
-    if args.resume and Path(config.checkpoint_path).is_file():
-        trainer.load()
-        say(f"resumed from {config.checkpoint_path} at step {trainer.step}")
-    start, t0 = trainer.step, time.perf_counter()
-    history = trainer.fit()
+        f"precision {trainer.precision.name}, seed {config.seed}, device {trainer.device}, run folder {out}")
+    try:
+        if args.resume and checkpoint.is_file():
+            trainer.load()
+            say(f"resumed from {checkpoint} at step {trainer.step}")
+            if trainer.step >= trainer.total_steps:
+                say(f"the checkpoint is already at step {trainer.step} of {trainer.total_steps}: nothing "
+                    "to train (pass a larger --steps to go on)")
+        elif args.resume:
+            say(f"no checkpoint in {out}: starting from step 0")
+        # A checkpoint is written next to the previous one before replacing it: make sure it fits
+        # now rather than after the first interval of training. Resuming: the old file's size;
+        # otherwise the weights and buffers plus Adam's two moments per weight (an estimate).
+        needed = (checkpoint.stat().st_size if checkpoint.is_file()
+                  else 3 * state_nbytes(trainer.task.state_dict()))
+        check_free_space(checkpoint, needed)
+        start, t0 = trainer.step, time.perf_counter()
+        history = trainer.fit()
+    except (CheckpointError, CheckpointWriteError, FloatingPointError) as exc:
+        # Known failures with a message that says what to do: no traceback needed.
+        raise SystemExit(f"error: {exc}") from None
     if trainer.dist.is_main:
         _save_samples(trainer, out)
         _save_history(trainer, out)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +38,15 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from course_lib.train import distributed
-from course_lib.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from course_lib.train.checkpoint import (
+    CheckpointMismatchError,
+    clean_stale_temp_files,
+    ensure_writable,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from course_lib.train.device import Precision, PrecisionName, select_device
 from course_lib.train.sampling import SeededItems, StepSampler
 
@@ -146,6 +156,19 @@ class History:
 
         return plot_history(self, keys=keys, ax=ax, logy=logy)
 
+    def drop_last_entry(self) -> None:
+        """Remove the most recent log entry (a provisional one, see :meth:`Trainer.fit`)."""
+        if not self.step:
+            return
+        step = self.step.pop()
+        self.phase.pop()
+        for key, steps in self.value_steps.items():
+            if steps and steps[-1] == step:
+                steps.pop()
+                self.values[key].pop()
+        for key in [k for k, v in self.values.items() if not v]:  # logged only in that entry
+            del self.values[key], self.value_steps[key]
+
     def state_dict(self) -> dict[str, Any]:
         return {"step": list(self.step), "phase": list(self.phase),
                 "values": {k: list(v) for k, v in self.values.items()},
@@ -187,6 +210,34 @@ def move_to(batch: Any, device: torch.device, channels_last: bool = False) -> An
     if isinstance(batch, (list, tuple)):
         return type(batch)(move_to(v, device, channels_last) for v in batch)
     return batch
+
+
+class _DeferredInterrupt:
+    """Turns Ctrl-C into a request to stop after the current step, while a ``fit`` runs.
+
+    A ``KeyboardInterrupt`` in the middle of a step would leave it half done: the noise drawn,
+    batch-norm statistics updated, one of several optimizers stepped. A checkpoint of that state
+    would not resume exactly. So the first Ctrl-C only sets :attr:`requested` (the loop stops at
+    the end of the step); a second one raises at once. Python lets only the main thread install
+    signal handlers; elsewhere, or when someone else installed a SIGINT handler, nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 class Trainer:
@@ -250,6 +301,18 @@ class Trainer:
         self._sample_batch = sample_batch
         self._params = {k: [p for g in o.param_groups for p in g["params"]] for k, o in self.optimizers.items()}
         self._ddp: dict[str, nn.Module] = {}
+        #: Extra settings a resumed run must share with the checkpoint (the command line adds the
+        #: recipe name, preset, --data, ...); see :meth:`settings`.
+        self.run_info: dict[str, Any] = {}
+        # Loss sums since the last log point, on the device (no host sync per step). They are part
+        # of the checkpoint, so a resumed run logs exactly what an uninterrupted one does.
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+        # True when the last history entry averages a partial log interval (written when fit()
+        # stops between log points); it is replaced by the full entry when training continues.
+        self._provisional = False
+        # (step, path) of the last checkpoint known to be good: named when training diverges.
+        self._last_good: tuple[int, Path] | None = None
         if self.dist.enabled:
             # Each process draws different noise (dropout, latent codes) from here on.
             torch.manual_seed(torch.initial_seed() + self.dist.rank)
@@ -269,7 +332,27 @@ class Trainer:
         return self.phases[-1]
 
     # ------------------------------------------------------------------ state
-    def state_dict(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the run that wrote the checkpoint.
+
+        Resuming with another model, batch size, seed, precision or learning-rate schedule would
+        silently train a mixture of two runs. Settings that may change between sessions (the
+        number of steps, the time budget, logging and checkpoint intervals, workers, device, the
+        number of processes at the same global batch) are not listed. :attr:`run_info` adds
+        the command line's settings (recipe, preset, data).
+        """
+        return {
+            "task": f"{type(self.task).__module__}.{type(self.task).__qualname__}",
+            "parameters": sum(p.numel() for p in self.task.parameters()),
+            "global_batch": self.config.batch_size * self.dist.world_size,
+            "seed": self.config.seed,
+            "precision": self.precision.name,
+            "lr_decay_start": self.config.lr_decay_start,
+            **self.run_info,
+        }
+
+    def state_dict(self, pending: Mapping[str, torch.Tensor] | None = None) -> dict[str, Any]:
+        """Everything a checkpoint holds (``pending``: the loss sums to store, default this process's)."""
         return {
             "step": self.step,
             "samples_seen": self.samples_seen,
@@ -279,10 +362,54 @@ class Trainer:
             "scaler": self.precision.scaler.state_dict(),
             "rng": rng_state(),
             "history": self.history.state_dict(),
+            "pending": {"sums": dict(self._sums if pending is None else pending), "count": self._count,
+                        "provisional": self._provisional},
             "config": dataclasses.asdict(self.config),
+            "settings": self.settings(),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def check_compatible(self, state: Mapping[str, Any], source: str = "the checkpoint") -> None:
+        """Raise :class:`CheckpointMismatchError` unless ``state`` comes from this model and settings.
+
+        Checked before anything is loaded, so a refused checkpoint leaves the trainer untouched.
+        """
+        saved = dict(state.get("settings") or {})
+        if not saved and "config" in state:  # checkpoints of course_lib versions before settings
+            saved = {"seed": state["config"].get("seed"), "lr_decay_start": state["config"].get("lr_decay_start")}
+        now = self.settings()
+        # Only settings both sides know: a checkpoint of the command line loads in code without
+        # run_info, and an older checkpoint lacks the newer entries.
+        diffs = [f"  {k}: checkpoint {saved[k]!r} vs now {now[k]!r}"
+                 for k in now if k in saved and saved[k] != now[k]]
+        if diffs:
+            raise CheckpointMismatchError(
+                f"{source} was written by a run with other settings; resuming would mix two runs:\n"
+                + "\n".join(diffs)
+                + "\nUse the checkpoint's settings to continue that run, or start a new one (command "
+                "line: another --out, or --force to overwrite; in code: another checkpoint_path)."
+            )
+        mine, theirs = self.task.state_dict(), state["task"]
+        missing = [k for k in mine if k not in theirs]
+        unexpected = [k for k in theirs if k not in mine]
+        reshaped = [f"{k} {tuple(theirs[k].shape)} vs {tuple(mine[k].shape)}" for k in mine
+                    if k in theirs and tuple(theirs[k].shape) != tuple(mine[k].shape)]
+        if missing or unexpected or reshaped:
+            def some(items: list[str]) -> str:
+                return ", ".join(items[:3]) + (", ..." if len(items) > 3 else "")
+
+            problems = [f"{len(xs)} {what} (e.g. {some(xs)})" for xs, what in
+                        ((missing, "weights missing"), (unexpected, "unexpected weights"),
+                         (reshaped, "weights of another shape, checkpoint vs now")) if xs]
+            raise CheckpointMismatchError(
+                f"{source} holds a different model than this {type(self.task).__name__}: "
+                + "; ".join(problems)
+                + ". Build the same model (same recipe, preset and options) to resume it, or start "
+                "a new run (command line: another --out, or --force)."
+            )
+
+    def load_state_dict(self, state: Mapping[str, Any], source: str = "the checkpoint") -> None:
+        """Restore a :meth:`state_dict` after :meth:`check_compatible` accepts it."""
+        self.check_compatible(state, source)
         self.task.load_state_dict(state["task"])
         for k, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
@@ -292,27 +419,78 @@ class Trainer:
             self.precision.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         self.history.load_state_dict(state["history"])
+        pending = state.get("pending") or {"sums": {}, "count": 0, "provisional": False}
+        self._sums = {k: v.to(self.device) for k, v in pending["sums"].items()}
+        self._count, self._provisional = int(pending["count"]), bool(pending["provisional"])
         self.step = int(state["step"])
         self.samples_seen = int(state.get("samples_seen", self.step * self.config.batch_size))
         if self.dist.enabled:
             torch.manual_seed(torch.initial_seed() + self.dist.rank + self.step)
 
+    def _first_nonfinite(self, sums: Mapping[str, torch.Tensor]) -> str | None:
+        """The name of the first logged loss sum, weight or buffer that is NaN or infinite, else None.
+
+        One host sync (a single stacked flag tensor), paid at checkpoint time only.
+        """
+        named = [(f"the loss {k}", v) for k, v in sums.items()]
+        named += [(f"the weight {k}", v) for k, v in self.task.state_dict().items() if v.is_floating_point()]
+        if not named:
+            return None
+        finite = torch.stack([torch.isfinite(v).all() for _, v in named]).float()
+        if self.dist.enabled:  # every process must take the same decision, or the others hang
+            finite = distributed.all_reduce_mean({"f": finite}, self.dist)["f"]
+        bad = (finite < 1).nonzero()
+        return named[int(bad[0])][0] if len(bad) else None
+
+    def _diverged_message(self, what: str) -> str:
+        """Say what diverged, where, what to try, and which checkpoint is still good."""
+        where = f"step {self.step} (phase {self.phase_at(max(0, self.step - 1)).name!r})"
+        advice = ("Lower the learning rate, check the loss for log(0) or division by zero, or train "
+                  "in fp32.")
+        if self._last_good is not None:
+            step, path = self._last_good
+            kept = (f" No checkpoint was written for step {self.step}: the last good checkpoint is "
+                    f"kept, {path} (step {step}); resume from it after the fix.")
+        elif self.config.checkpoint_path:
+            kept = (f" No checkpoint was written for step {self.step}, and this run wrote no good "
+                    f"one ({self.config.checkpoint_path} was left as it was).")
+        else:
+            kept = ""
+        return f"training diverged: {what} at {where}. {advice}{kept}"
+
     def save(self, path: str | Path | None = None) -> Path:
-        """Write a checkpoint atomically (default path: ``config.checkpoint_path``)."""
+        """Write a checkpoint atomically (default path: ``config.checkpoint_path``).
+
+        Refuses (``FloatingPointError``) to write weights or losses that are NaN or infinite:
+        the previous checkpoint stays, so a diverged run can be resumed from before it diverged.
+        """
         path = path or self.config.checkpoint_path
         if path is None:
             raise ValueError("no checkpoint path: pass one, or set TrainConfig.checkpoint_path")
+        # Collective calls first, on every process: the averaged loss sums and the finiteness check.
+        pending = distributed.all_reduce_mean(self._sums, self.dist)
+        bad = self._first_nonfinite(pending)
+        if bad is not None:
+            raise FloatingPointError(self._diverged_message(f"{bad} became NaN or infinite"))
         if self.dist.is_main:  # one writer; the others wait until the file is complete
-            save_checkpoint(self.state_dict(), path)
+            save_checkpoint(self.state_dict(pending), path)
         distributed.barrier(self.dist)
+        self._last_good = (self.step, Path(path))
         return Path(path)
 
     def load(self, path: str | Path | None = None) -> None:
-        """Restore everything a checkpoint holds; the next :meth:`fit` continues exactly."""
+        """Restore everything a checkpoint holds; the next :meth:`fit` continues exactly.
+
+        The checkpoint is verified (checksum) and must come from the same model and settings
+        (:meth:`check_compatible`); otherwise a :class:`CheckpointError` says why and what to do.
+        """
         path = path or self.config.checkpoint_path
         if path is None:
             raise ValueError("no checkpoint path: pass one, or set TrainConfig.checkpoint_path")
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        # CPU first: the checksum is computed there, and RNG states must be CPU tensors; the
+        # weights and optimizer states are copied to the training device by load_state_dict.
+        self.load_state_dict(load_checkpoint(path, map_location="cpu"), source=f"checkpoint {path}")
+        self._last_good = (self.step, Path(path))
 
     # ------------------------------------------------------------------ running
     def _loader(self) -> DataLoader:
@@ -344,13 +522,27 @@ class Trainer:
                 p.requires_grad_(flag)
 
     def _record_samples(self) -> None:
+        """Append a sample grid to the history, leaving the training state exactly as it was.
+
+        Sampling may draw random numbers (pix2pix keeps dropout on at test time; the first
+        batch's augmentation) and run batch norm in training mode (which counts batches). Left
+        in, those side effects would make the weights depend on when samples were drawn, e.g. at
+        the end of a run that is later resumed, so a resumed run would not match a straight one.
+        """
         if not self.dist.is_main:
             return
+        rng = rng_state()
+        buffers = [(b, b.clone()) for b in self.task.buffers()]
         try:
             with torch.no_grad(), self.precision.autocast():
                 images = self.task.sample(self._first_batch())
         except NotImplementedError:
             return
+        finally:
+            set_rng_state(rng)
+            with torch.no_grad():
+                for b, saved in buffers:
+                    b.copy_(saved)
         self.history.samples.append((self.step, images.detach().float().cpu()))
 
     def fit(self, resume: bool = False, until: int | None = None) -> History:
@@ -358,8 +550,14 @@ class Trainer:
 
         With ``resume=True`` an existing checkpoint at ``config.checkpoint_path`` is loaded
         first. ``until`` stops at that step (the schedule, e.g. the learning-rate decay, still
-        spans all steps; call ``fit`` again to go on). A ``KeyboardInterrupt`` (the stop button)
-        saves a checkpoint when a path is set and returns normally, so no work is lost.
+        spans all steps; call ``fit`` again to go on). Ctrl-C (the notebook's stop button)
+        finishes the current step, saves a checkpoint when a path is set and returns normally,
+        so no work is lost and the resume stays exact; a second Ctrl-C stops at once.
+
+        Losses are averaged over ``log_every`` steps. When training stops between two log points
+        the history gets a *provisional* entry for the steps since the last one; continuing
+        (also after a resume) replaces it with the full entry, so the history does not depend on
+        where a run was interrupted.
         """
         from course_lib.train import estimate
 
@@ -371,22 +569,31 @@ class Trainer:
             finally:
                 self._estimating = False
         cfg = self.config
+        if cfg.checkpoint_path and self.dist.is_main:
+            # Fail now, not after the first checkpoint_every steps of work.
+            ensure_writable(Path(cfg.checkpoint_path).parent, "the checkpoint folder")
+            stale = clean_stale_temp_files(cfg.checkpoint_path)
+            if stale:
+                print(f"removed {len(stale)} unfinished temporary checkpoint file(s) left in "
+                      f"{Path(cfg.checkpoint_path).parent} by an interrupted save")
         if resume and cfg.checkpoint_path and Path(cfg.checkpoint_path).is_file():
             self.load()
         stop_at = self.total_steps if until is None else min(until, self.total_steps)
         if self.step >= stop_at:
             self.history.stopped_by = "steps"
             return self.history
+        if self._provisional:  # training goes on: the partial interval will be logged in full
+            self.history.drop_last_entry()
+            self._provisional = False
         self.task.train()
         loader = iter(self._loader())
-        sums: dict[str, torch.Tensor] = {}
-        count = 0
         t0 = time.perf_counter()
         seconds_before = self.history.seconds
         bar = progress_bar(total=self.total_steps, initial=self.step, desc=type(self.task).__name__,
                            enabled=cfg.progress and self.dist.is_main)
         global_batch = cfg.batch_size * self.dist.world_size
         stopped_by = "steps" if stop_at == self.total_steps else "until"
+        interrupt = _DeferredInterrupt()
         try:
             while self.step < stop_at:
                 phase = self.phase_at(self.step)
@@ -397,6 +604,7 @@ class Trainer:
                 self._set_trainable(updates)
                 with self.precision.autocast():
                     out = self.task.forward_step(batch, phase)
+                sums = self._sums
                 for name in updates:
                     self._set_trainable([name])
                     opt = self.optimizers[name]
@@ -411,6 +619,8 @@ class Trainer:
                     self.precision.scaler.scale(losses["loss"]).backward()
                     self.precision.scaler.step(opt)
                     for key, value in losses.items():
+                        # Summed on the device: reading a value (.item()) every step would
+                        # stall the GPU. The sums are checked at log and checkpoint time.
                         k = f"{name}/{key}"
                         v = value.detach().float()
                         sums[k] = sums[k] + v if k in sums else v
@@ -423,11 +633,11 @@ class Trainer:
                         sched.step()
                 self.step += 1
                 self.samples_seen += global_batch
-                count += 1
+                self._count += 1
                 bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
-                    self._log(sums, count, phase, bar)
-                    sums, count = {}, 0
+                if self.step % cfg.log_every == 0:
+                    self._log(phase, bar)
+                    self._sums, self._count = {}, 0
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
                     self._record_samples()
                 if cfg.checkpoint_path and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
@@ -436,13 +646,20 @@ class Trainer:
                 if cfg.time_budget_s is not None and time.perf_counter() - t0 >= cfg.time_budget_s:
                     stopped_by = "time budget"
                     break
-        except KeyboardInterrupt:
+                if interrupt.requested:
+                    stopped_by = "interrupted"
+                    break
+        except KeyboardInterrupt:  # a second Ctrl-C, or fit() running outside the main thread
             stopped_by = "interrupted"
         finally:
+            interrupt.restore()
             bar.close()
             del loader
-        if count:
-            self._log(sums, count, self.phase_at(max(0, self.step - 1)), None)
+        if self._count:
+            # Stopped between log points (end of the steps, until, interrupt, time budget): show
+            # the partial interval, but keep its sums so that a continuation logs the full one.
+            self._log(self.phase_at(max(0, self.step - 1)), None)
+            self._provisional = True
         self._set_trainable(list(self.optimizers))
         self.history.seconds = seconds_before + time.perf_counter() - t0
         self.history.stopped_by = stopped_by
@@ -456,16 +673,14 @@ class Trainer:
                   "Call fit() again to continue.")
         return self.history
 
-    def _log(self, sums: dict[str, torch.Tensor], count: int, phase: Phase, bar: Any) -> None:
+    def _log(self, phase: Phase, bar: Any) -> None:
+        """Append the mean of each loss since the last log point to the history."""
         # The only host-device sync of the loop, once every log_every steps.
-        sums = distributed.all_reduce_mean(sums, self.dist)
-        means = {k: float(v) / count for k, v in sums.items()}
+        sums = distributed.all_reduce_mean(self._sums, self.dist)
+        means = {k: float(v) / self._count for k, v in sums.items()}
         for k, v in means.items():
             if not math.isfinite(v):
-                raise FloatingPointError(
-                    f"{k} became {v} at step {self.step} (phase {phase.name!r}). Lower the learning "
-                    "rate, check the loss for log(0) or division by zero, or train in fp32."
-                )
+                raise FloatingPointError(self._diverged_message(f"the loss {k} became {v}"))
         self.history.step.append(self.step)
         self.history.phase.append(phase.name)
         for k, v in means.items():
