@@ -29,9 +29,9 @@ RANGE_TOLERANCE = 1e-3
 def describe(x: Any) -> str:
     """A short description of ``x`` for error messages: a tensor's shape and dtype, else its type."""
     if isinstance(x, torch.Tensor):
-        return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
+        return f"{x.dtype} tensor of shape {tuple(x.shape)}"
     shape = getattr(x, "shape", None)
-    return f"a {type(x).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+    return type(x).__name__ + (f" of shape {tuple(shape)}" if shape is not None else "")
 
 
 def check_tensor(x: Any, name: str, where: str, expected: str = "a torch.Tensor") -> None:
