@@ -118,7 +118,6 @@ def check_range(x: torch.Tensor, name: str, where: str, value_range: ValueRange,
     slack = tolerance * (high - low)
     if low - slack <= lo and hi <= high + slack:
         return lo, hi
-    given = f"{range_arg}=({low:g}, {high:g})" if range_arg else f"[{low:g}, {high:g}]"
     what = (f"values up to {hi:g}" if lo >= low - slack else
             f"values down to {lo:g}" if hi <= high + slack else f"values in [{lo:g}, {hi:g}]")
     if high <= 1 and 1.5 < hi <= 255 * (1 + RANGE_TOLERANCE) and lo >= -slack:
@@ -129,7 +128,9 @@ def check_range(x: torch.Tensor, name: str, where: str, value_range: ValueRange,
                 + "map it with (x + 1) / 2")
     else:
         todo = "clamp it or fix where it comes from" + (f", or pass the {range_arg} it uses" if range_arg else "")
-    raise ValueError(f"{where}: {name} has {what} but {given} expects [{low:g}, {high:g}]; {todo}")
+    if range_arg:
+        raise ValueError(f"{where}: {name} has {what} but {range_arg}=({low:g}, {high:g}); {todo}")
+    raise ValueError(f"{where}: {name} must be in [{low:g}, {high:g}] but has {what}; {todo}")
 
 
 def check_positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
