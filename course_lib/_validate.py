@@ -113,7 +113,7 @@ def check_range(x: torch.Tensor, name: str, where: str, value_range: ValueRange,
     lo, hi = _aminmax(x)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{where}: {name} contains NaN or inf values; find where they come from "
-                         "(a division by zero, log(0), a diverged network) before measuring or displaying")
+                         "(a division by zero, log(0), a diverged network)")
     low, high = value_range
     slack = tolerance * (high - low)
     if low - slack <= lo and hi <= high + slack:
