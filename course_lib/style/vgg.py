@@ -224,7 +224,7 @@ class VGGFeatures(nn.Module):
             except Exception as exc:  # noqa: BLE001 - any failure means: fall back
                 error = f"download failed ({type(exc).__name__}: {exc})"
         if path.is_file():
-            _load_checked(features, path, self.arch)
+            features.load_state_dict(_load_state(path))
             return True, f"imagenet ({path.name})"
         if self.arch not in _warned:
             _warned.add(self.arch)
