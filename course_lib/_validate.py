@@ -68,7 +68,7 @@ def check_float(x: torch.Tensor, name: str, where: str, value_range: ValueRange 
     """
     if not x.is_floating_point():
         lo, hi = value_range
-        conversion = "x.float() / 255" if (lo, hi) == (0.0, 1.0) else "x.float() / 127.5 - 1"
+        conversion = f"{name}.float() / 255" if (lo, hi) == (0.0, 1.0) else f"{name}.float() / 127.5 - 1"
         raise TypeError(
             f"{where}: {name} must be a floating-point tensor with values in [{lo:g}, {hi:g}], got dtype "
             f"{x.dtype}; convert 8-bit images (0-255) with {conversion}"

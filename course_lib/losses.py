@@ -46,7 +46,8 @@ def _scales(logits: Logits, name: str = "logits") -> list[torch.Tensor]:
     elif isinstance(logits, (list, tuple)):
         out = [t[-1] if isinstance(t, (list, tuple)) and t else t for t in logits]
         if not out:
-            raise ValueError(f"{name}: got an empty list of discriminator outputs")
+            raise ValueError(f"{name}: got an empty list of discriminator outputs; pass the discriminator's "
+                             "output as it is (a tensor, or a list with one tensor per scale)")
     else:
         raise TypeError(f"{name} must be the discriminator's output, a tensor or a list of tensors (one per scale), "
                         f"got {describe(logits)}")
