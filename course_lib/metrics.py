@@ -24,7 +24,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-from course_lib._validate import check_4d, check_finite, check_nonempty, check_range, check_tensor, check_value_range
+from course_lib._validate import (
+    check_4d,
+    check_finite,
+    check_nonempty,
+    check_range,
+    check_tensor,
+    check_value_range,
+)
 
 ValueRange = tuple[float, float]
 
