@@ -161,7 +161,10 @@ class VGGFeatures(nn.Module):
         pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al. found it gives smoother results).
         seed: seed of the random initialisation (used when no pretrained weights are loaded).
 
-    ``forward(x)`` takes (N, 3, H, W) and returns ``{name: (N, C, H', W')}``.
+    ``forward(x)`` takes (N, 3, H, W) and returns ``{name: (N, C, H', W')}``. It raises a clear
+    error for integer images, images smaller than the deepest layer needs (``.min_size``) and
+    values far outside ``input_range`` (0-255 images, NaN); ``_check_input`` says when it reads
+    values back, so that a loss that calls it at every step does not stall a GPU.
     """
 
     def __init__(
