@@ -20,8 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from course_lib._validate import check_nonempty, check_tensor, describe
 
 GAN_MODES = ("vanilla", "lsgan", "hinge")
 Logits = torch.Tensor | Sequence[torch.Tensor]
@@ -32,12 +35,28 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"GAN mode must be one of {GAN_MODES}, got {mode!r}")
 
 
-def _scales(logits: Logits) -> list[torch.Tensor]:
+def _scales(logits: Logits, name: str = "logits") -> list[torch.Tensor]:
+    """The logits of each scale, each checked to be a non-empty float tensor.
+
+    Only metadata is checked (no value is read back), so this is free in a training step. An empty
+    tensor must be an error: its mean, and so the loss, would be NaN.
+    """
     if isinstance(logits, torch.Tensor):
-        return [logits]
-    out = [t[-1] if isinstance(t, (list, tuple)) else t for t in logits]
-    if not out:
-        raise ValueError("got an empty list of discriminator outputs")
+        out = [logits]
+    elif isinstance(logits, (list, tuple)):
+        out = [t[-1] if isinstance(t, (list, tuple)) and t else t for t in logits]
+        if not out:
+            raise ValueError(f"{name}: got an empty list of discriminator outputs; pass the discriminator's "
+                             "output as it is (a tensor, or a list with one tensor per scale)")
+    else:
+        raise TypeError(f"{name} must be the discriminator's output, a tensor or a list of tensors (one per scale), "
+                        f"got {describe(logits)}")
+    for i, t in enumerate(out):
+        what = name if isinstance(logits, torch.Tensor) else f"{name}[{i}]"
+        check_tensor(t, what, "GAN loss", "a tensor of discriminator logits")
+        if not t.is_floating_point():
+            raise TypeError(f"GAN loss: {what} must be float logits (the discriminator's raw output), got dtype {t.dtype}")
+        check_nonempty(t, what, "GAN loss")
     return out
 
 
@@ -50,8 +69,16 @@ def gan_loss(logits: Logits, target_is_real: bool, mode: str = "vanilla") -> tor
     _check_mode(mode)
     if mode == "hinge":
         raise ValueError("hinge loss is not a target-based loss; use discriminator_loss/generator_loss")
+    if not isinstance(target_is_real, (bool, np.bool_)):
+        raise TypeError(f"gan_loss: target_is_real must be True (push towards real) or False (towards fake), "
+                        f"got {describe(target_is_real)}")
+    return _target_loss(logits, target_is_real, mode, "logits")
+
+
+def _target_loss(logits: Logits, target_is_real: bool, mode: str, name: str) -> torch.Tensor:
+    """:func:`gan_loss` after its checks; ``name`` is the argument named in error messages."""
     total = 0.0
-    for t in _scales(logits):
+    for t in _scales(logits, name):
         target = torch.ones_like(t) if target_is_real else torch.zeros_like(t)
         if mode == "vanilla":
             total = total + F.binary_cross_entropy_with_logits(t, target)
@@ -64,18 +91,18 @@ def discriminator_loss(real_logits: Logits, fake_logits: Logits, mode: str = "va
     """Real term + fake term (not halved). ``fake_logits`` must come from a *detached* fake."""
     _check_mode(mode)
     if mode == "hinge":
-        real = sum(F.relu(1 - t).mean() for t in _scales(real_logits))
-        fake = sum(F.relu(1 + t).mean() for t in _scales(fake_logits))
+        real = sum(F.relu(1 - t).mean() for t in _scales(real_logits, "real_logits"))
+        fake = sum(F.relu(1 + t).mean() for t in _scales(fake_logits, "fake_logits"))
         return real + fake  # type: ignore[return-value]
-    return gan_loss(real_logits, True, mode) + gan_loss(fake_logits, False, mode)
+    return _target_loss(real_logits, True, mode, "real_logits") + _target_loss(fake_logits, False, mode, "fake_logits")
 
 
 def generator_loss(fake_logits: Logits, mode: str = "vanilla") -> torch.Tensor:
     """The generator's adversarial loss: make D call the fake real."""
     _check_mode(mode)
     if mode == "hinge":
-        return -sum(t.mean() for t in _scales(fake_logits))  # type: ignore[return-value]
-    return gan_loss(fake_logits, True, mode)
+        return -sum(t.mean() for t in _scales(fake_logits, "fake_logits"))  # type: ignore[return-value]
+    return _target_loss(fake_logits, True, mode, "fake_logits")
 
 
 # --------------------------------------------------------------------------- feature losses

@@ -22,10 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import torch
 from torch import nn
+
+from course_lib._validate import check_positive_int
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,25 @@ def _first_in_channels(module: nn.Module) -> int:
     raise ValueError("could not infer the number of input channels; pass input_size=(C, H, W)")
 
 
+def _explain_channels(module: nn.Module, shape: tuple[int, ...], exc: RuntimeError) -> None:
+    """After ``module`` failed on a ``shape`` input: raise a clear error if the channel count is the cause.
+
+    Checked only after a failure, because the first convolution *registered* is not always the
+    first one *applied*; when it fails and its channels differ from ``input_size``'s, they are the
+    likely culprit.
+    """
+    try:
+        expected = _first_in_channels(module)
+    except ValueError:
+        return
+    if expected != shape[0] and "channels" in str(exc):
+        raise ValueError(
+            f"empirical_receptive_field: input_size {shape} has {shape[0]} channels but the module's first "
+            f"convolution takes {expected}; pass input_size=({expected}, {shape[1]}, {shape[2]}) "
+            "(or an int H to infer the channels)"
+        ) from exc
+
+
 def empirical_receptive_field(
     module: nn.Module,
     input_size: int | Sequence[int],
@@ -210,14 +232,21 @@ def empirical_receptive_field(
             f"empirical_receptive_field expects an nn.Module (a network), got {type(module).__name__}. "
             "Wrap a function in a module, or build the layers with torch.nn."
         )
-    if isinstance(input_size, int):
-        shape = (_first_in_channels(module), input_size, input_size)
-    else:
+    where = "empirical_receptive_field"
+    if isinstance(input_size, Integral) and not isinstance(input_size, bool):
+        shape = (_first_in_channels(module), int(input_size), int(input_size))
+    elif isinstance(input_size, (tuple, list)) and all(isinstance(v, Integral) and not isinstance(v, bool) for v in input_size):
         shape = tuple(int(v) for v in input_size)
         if len(shape) != 3:
             raise ValueError(f"input_size must be H or (C, H, W), got {tuple(input_size)}")
+    else:
+        raise TypeError(f"{where}: input_size must be an int H or a tuple (C, H, W) of ints, got {input_size!r}")
     if min(shape) <= 0:
         raise ValueError(f"input_size must be positive, got {shape}")
+    check_positive_int(n_samples, "n_samples", where)
+    if position is not None and not (isinstance(position, (tuple, list)) and len(position) == 2
+                                     and all(isinstance(v, Integral) and not isinstance(v, bool) for v in position)):
+        raise TypeError(f"{where}: position must be (row, col) of the output unit, two ints, got {position!r}")
     modes = {m: m.training for m in module.modules()}
     module.eval()
     try:
@@ -227,7 +256,11 @@ def empirical_receptive_field(
         g = torch.Generator().manual_seed(seed)
         x = torch.randn((n_samples, *shape), generator=g, dtype=torch.float32).to(device, dtype)
         x.requires_grad_(True)
-        out = module(x)
+        try:
+            out = module(x)
+        except RuntimeError as exc:
+            _explain_channels(module, shape, exc)
+            raise
         if isinstance(out, (tuple, list)):
             out = out[0]
         if out.dim() != 4:

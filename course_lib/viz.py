@@ -10,7 +10,7 @@ so that it is displayed once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torchvision.utils import make_grid
+
+from course_lib._validate import check_positive_int, describe
 
 ValueRange = tuple[float, float]
 UNIT: ValueRange = (0.0, 1.0)
@@ -50,20 +52,34 @@ def to_unit(images: torch.Tensor, value_range: ValueRange) -> torch.Tensor:
     return ((images - lo) / (hi - lo)).clamp(0, 1)
 
 
-def _as_batch(images: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+def _as_batch(images: torch.Tensor | Sequence[torch.Tensor], where: str = "viz") -> torch.Tensor:
+    """A tensor or a list of (C, H, W) tensors as one non-empty (N, C, H, W) batch with C = 1 or 3."""
+    if not isinstance(images, torch.Tensor) and isinstance(images, Iterable) and type(images).__module__ != "numpy":
+        images = list(images)  # a list, tuple or generator of (C, H, W) tensors
     if isinstance(images, torch.Tensor):
         batch = images if images.dim() == 4 else images[None]
-    else:
+    elif isinstance(images, list) and all(isinstance(im, torch.Tensor) for im in images):
+        if not images:
+            raise ValueError(f"{where}: images is an empty list; pass at least one image")
+        shapes = {tuple(im.shape) for im in images}
+        if len(shapes) > 1:
+            raise ValueError(f"{where}: the images of a list must all have the same shape, got {sorted(shapes)}; "
+                             "resize them first")
         batch = torch.stack([im.detach().float().cpu() for im in images])
+    else:
+        raise TypeError(f"{where}: images must be a tensor or a list of tensors, got {describe(images)}")
     if batch.dim() != 4 or batch.shape[1] not in (1, 3):
         raise ValueError(f"images must be (N, C, H, W) or (C, H, W) with C = 1 or 3; got {tuple(batch.shape)}")
+    if batch.numel() == 0:
+        raise ValueError(f"{where}: there is nothing to show, the batch of images is empty "
+                         f"(shape {tuple(batch.shape)}); pass at least one non-empty image")
     return batch
 
 
 def to_numpy_image(image: torch.Tensor, value_range: ValueRange) -> np.ndarray:
     """(C, H, W) tensor -> (H, W) or (H, W, 3) float array in [0, 1] for ``imshow``."""
-    if image.dim() != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"image must be (C, H, W) with C = 1 or 3; got {tuple(image.shape)}")
+    if not isinstance(image, torch.Tensor) or image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"image must be (C, H, W) with C = 1 or 3; got {describe(image)}")
     arr = to_unit(image, value_range).permute(1, 2, 0).numpy()
     return arr[..., 0] if arr.shape[-1] == 1 else arr
 
@@ -71,7 +87,9 @@ def to_numpy_image(image: torch.Tensor, value_range: ValueRange) -> np.ndarray:
 def image_grid(images: torch.Tensor | Sequence[torch.Tensor], value_range: ValueRange, nrow: int = 8,
                padding: int = 2) -> torch.Tensor:
     """Tile images into one (3, H, W) tensor in [0, 1] (``torchvision.utils.make_grid``)."""
-    batch = to_unit(_as_batch(images), value_range)
+    check_positive_int(nrow, "nrow", "image_grid")
+    check_positive_int(padding, "padding", "image_grid", minimum=0)
+    batch = to_unit(_as_batch(images, "image_grid"), value_range)
     return make_grid(batch, nrow=nrow, padding=padding, pad_value=1.0)
 
 
@@ -93,7 +111,9 @@ def show_images(
     suptitle: str | None = None,
 ) -> plt.Figure:
     """Show images (N, C, H, W) in a grid of subplots, with optional titles."""
-    batch = _as_batch(images)
+    batch = _as_batch(images, "show_images")
+    if ncols is not None:
+        check_positive_int(ncols, "ncols", "show_images")
     check_range(batch, value_range)  # before creating a figure, so a mistake leaves no empty plot
     n = batch.shape[0]
     if titles is not None and len(titles) != n:
@@ -124,7 +144,8 @@ def show_rows(
     """Side-by-side comparison: one row per entry (e.g. input / output / target), samples in columns."""
     if not rows:
         raise ValueError("rows is empty")
-    batches = {k: _as_batch(v)[:max_cols] for k, v in rows.items()}
+    check_positive_int(max_cols, "max_cols", "show_rows")
+    batches = {k: _as_batch(v, f"show_rows (row {k!r})")[:max_cols] for k, v in rows.items()}
     for label, batch in batches.items():
         check_range(batch, value_range, name=f"row {label!r}")
     ncols = max(b.shape[0] for b in batches.values())

@@ -91,10 +91,12 @@ def test_module_and_bad_input():
         contextual_attention(torch.zeros(1, 2, 8, 8), torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match="hole must be"):
         contextual_attention(torch.zeros(1, 2, 8, 8), torch.zeros(1, 2, 8, 8), torch.zeros(1, 1, 4, 4))
-    # Documented: a hole covering everything leaves no background patch: the attention is zero
-    # and so is the output.
-    all_hole = contextual_attention(x, x, torch.ones(1, 1, 12, 12))
-    assert torch.all(all_hole.attention == 0) and torch.all(all_hole.output == 0)
+    # Documented: a hole covering everything leaves no background patch. The function says so;
+    # the module inside a network keeps the release's zero attention and output (no sync per step).
+    with pytest.raises(ValueError, match="nothing to copy from"):
+        contextual_attention(x, x, torch.ones(1, 1, 12, 12))
+    out, _ = layer(x, torch.ones(1, 1, 12, 12))
+    assert torch.all(layer.last.attention == 0) and torch.all(out == 0)
 
 
 def test_flow_colours():

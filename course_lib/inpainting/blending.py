@@ -24,6 +24,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 
+from course_lib._validate import check_finite, describe
 from course_lib.inpainting.common import check_image_mask, composite
 
 
@@ -33,6 +34,7 @@ def mean_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     ``image`` (C, H, W) or (N, C, H, W), ``mask`` 1 = hole. Known pixels are returned unchanged.
     """
     images, masks, batched = check_image_mask(image, mask)
+    check_finite(images, "image", "mean_fill")  # one NaN would spread to the whole fill
     known = 1 - masks
     mean = (images * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
     out = composite(images, masks, mean.expand_as(images))
@@ -48,6 +50,7 @@ def biharmonic_inpaint(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     from skimage.restoration import inpaint_biharmonic
 
     images, masks, batched = check_image_mask(image, mask)
+    check_finite(images, "image", "biharmonic_inpaint")
     out = images.clone()
     for i in range(images.shape[0]):
         hole = masks[i, 0].cpu().numpy() > 0.5
@@ -108,10 +111,15 @@ def poisson_blend(source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     Returns:
         ``target`` outside the hole and the blended solution inside, same shape as ``target``.
     """
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"poisson_blend: target must be a (C, H, W) or (N, C, H, W) tensor, got {describe(target)}")
     if not isinstance(source, torch.Tensor) or source.shape != target.shape:
         got = tuple(source.shape) if isinstance(source, torch.Tensor) else type(source).__name__
         raise ValueError(f"source must have the target's shape {tuple(target.shape)}, got {got}")
     targets, masks, batched = check_image_mask(target, mask, name="target")
+    # The solve mixes every hole pixel with all others: one NaN would fill the whole hole with NaN.
+    check_finite(source, "source", "poisson_blend")
+    check_finite(targets, "target", "poisson_blend")
     sources = source if batched else source[None]
     out = targets.clone()
     for i in range(targets.shape[0]):

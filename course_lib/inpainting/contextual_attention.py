@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._validate import check_4d, check_nonempty, check_positive_int, check_tensor
+
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow's 'SAME' padding (before, after) of one axis."""
@@ -112,19 +114,55 @@ def contextual_attention(foreground: torch.Tensor, background: torch.Tensor, hol
         fuse_k: size of the propagation kernel (3). softmax_scale: softmax temperature (10).
         fuse: whether to propagate the scores.
 
-    ``H`` and ``W`` must be divisible by ``rate``.
+    ``H`` and ``W`` must be divisible by ``rate``. Every image needs at least one background patch
+    clear of the hole: with none there is nothing to copy from, and the output would be all zeros
+    (a ``ValueError`` here; :class:`ContextualAttention` inside a network keeps the release's zeros,
+    see there).
     """
-    if foreground.dim() != 4 or foreground.shape != background.shape:
-        raise ValueError(f"foreground and background must be (N, C, H, W) of the same shape, "
+    hole = _check_arguments(foreground, background, hole, ksize, rate, fuse_k, softmax_scale, "contextual_attention")
+    return _attend(foreground, background, hole, ksize, rate, fuse_k, softmax_scale, fuse)
+
+
+def _check_arguments(foreground: torch.Tensor, background: torch.Tensor, hole: torch.Tensor | None, ksize: int,
+                     rate: int, fuse_k: int, softmax_scale: float, where: str) -> torch.Tensor:
+    """Shapes, dtypes and settings (metadata only, no value read back); returns the hole, zeros if ``None``."""
+    check_4d(foreground, "foreground", where)
+    check_tensor(background, "background", where, "an (N, C, H, W) tensor")
+    if foreground.shape != background.shape:
+        raise ValueError(f"{where}: foreground and background must be (N, C, H, W) of the same shape, "
                          f"got {tuple(foreground.shape)} and {tuple(background.shape)}")
+    for name, t in (("foreground", foreground), ("background", background)):
+        if not t.is_floating_point():
+            raise TypeError(f"{where}: {name} must be float features, got dtype {t.dtype}; convert with .float()")
+        check_nonempty(t, name, where)
+    check_positive_int(rate, "rate", where)
+    for name, k in (("ksize", ksize), ("fuse_k", fuse_k)):
+        if check_positive_int(k, name, where) % 2 == 0:
+            raise ValueError(f"{where}: {name} must be odd (its window is centred on a position; 3 in the release), "
+                             f"got {k}")
+    if not isinstance(softmax_scale, (int, float)) or not math.isfinite(softmax_scale) or softmax_scale <= 0:
+        raise ValueError(f"{where}: softmax_scale must be a positive finite number (10 in the release), "
+                         f"got {softmax_scale!r}")
     n, c, h_full, w_full = foreground.shape
     if h_full % rate or w_full % rate:
-        raise ValueError(f"feature size {(h_full, w_full)} must be divisible by rate = {rate}")
+        raise ValueError(f"{where}: feature size {(h_full, w_full)} must be divisible by rate = {rate}")
     if hole is None:
-        hole = foreground.new_zeros(1, 1, h_full, w_full)
+        return foreground.new_zeros(1, 1, h_full, w_full)
+    check_tensor(hole, "hole", where, "an (N, 1, H, W) tensor")
     if hole.dim() != 4 or hole.shape[1] != 1 or hole.shape[-2:] != (h_full, w_full) or hole.shape[0] not in (1, n):
-        raise ValueError(f"hole must be (N, 1, H, W) or (1, 1, H, W) matching the features {(n, h_full, w_full)}, "
+        raise ValueError(f"{where}: hole must be (N, 1, H, W) or (1, 1, H, W) matching the features {(n, h_full, w_full)}, "
                          f"got {tuple(hole.shape)}")
+    return hole
+
+
+def _attend(foreground: torch.Tensor, background: torch.Tensor, hole: torch.Tensor, ksize: int, rate: int,
+            fuse_k: int, softmax_scale: float, fuse: bool, require_context: bool = True) -> AttentionResult:
+    """The computation of :func:`contextual_attention`, on checked arguments.
+
+    ``require_context``: raise ``ValueError`` if an image has no usable background patch. That
+    reads a value back (a host-device sync on a GPU), which the network module avoids.
+    """
+    n, c, h_full, w_full = foreground.shape
     hole = hole.to(foreground.dtype).expand(n, -1, -1, -1)
     # Full-resolution patches to paste: 2r x 2r, one every r pixels.
     raw = extract_patches(background, 2 * rate, stride=rate)  # (N, L, C, 2r, 2r)
@@ -132,6 +170,14 @@ def contextual_attention(foreground: torch.Tensor, background: torch.Tensor, hol
     h, w = f.shape[-2:]
     patches = extract_patches(b, ksize)  # (N, L, C, k, k), L = h * w
     usable = (extract_patches(m, ksize).flatten(2).mean(2) == 0).to(f.dtype)  # (N, L): patch misses the hole
+    if require_context:
+        empty = (usable.sum(1) == 0).nonzero().flatten().tolist()
+        if empty:
+            raise ValueError(
+                f"contextual_attention: the hole leaves no {ksize}x{ksize} background patch (at rate {rate}) entirely "
+                f"outside it in image(s) {empty}, so there is nothing to copy from and the output would be all zeros; "
+                "use a smaller hole, or a mask with 1 = hole and 0 = known (not the reverse)"
+            )
     outputs, attentions, offsets = [], [], []
     for i in range(n):
         kernels = patches[i]
@@ -168,7 +214,12 @@ class ContextualAttention(nn.Module):
         self.last: AttentionResult | None = None
 
     def forward(self, x: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        result = contextual_attention(x, x, hole, self.ksize, self.rate, self.fuse_k, self.softmax_scale, self.fuse)
+        # Inside a network, at every training step: only the metadata checks. A hole that covers
+        # every patch gives zeros, as in the release, instead of an error that would need a
+        # host-device sync per step (and would stop training on one unlucky random mask).
+        hole = _check_arguments(x, x, hole, self.ksize, self.rate, self.fuse_k, self.softmax_scale, "ContextualAttention")
+        result = _attend(x, x, hole, self.ksize, self.rate, self.fuse_k, self.softmax_scale, self.fuse,
+                         require_context=False)
         self.last = result
         return result.output, result.offsets
 

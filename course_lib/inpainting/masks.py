@@ -12,11 +12,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from course_lib._validate import check_positive_int
+
 
 def center_mask(size: int, hole: int) -> torch.Tensor:
     """(1, size, size): a centred ``hole x hole`` square (Context Encoder: 64 in 128)."""
-    if not 0 < hole < size:
-        raise ValueError(f"hole must be between 1 and size - 1 = {size - 1}, got {hole}")
+    # Each argument on its own first, so that a bad size is not reported as a bad hole.
+    size = check_positive_int(size, "size", "center_mask", minimum=2)
+    hole = check_positive_int(hole, "hole", "center_mask")
+    if hole >= size:
+        raise ValueError(f"center_mask: hole must be smaller than size = {size} (a hole covering the whole image "
+                         f"leaves no context), got hole = {hole}")
     top = (size - hole) // 2
     mask = torch.zeros(1, size, size)
     mask[:, top:top + hole, top:top + hole] = 1.0
@@ -55,7 +61,12 @@ def validate_mask(mask: torch.Tensor, image: torch.Tensor | None = None, allow_e
     if not isinstance(mask, torch.Tensor) or mask.dim() not in (3, 4) or mask.shape[-3] != 1:
         shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise ValueError(f"mask must be a (1, H, W) or (N, 1, H, W) tensor with 1 = hole, got {shape}")
+    if mask.numel() == 0:
+        raise ValueError(f"mask is empty (shape {tuple(mask.shape)}): it needs at least one pixel, "
+                         "with the image's height and width")
     if image is not None:
+        if not isinstance(image, torch.Tensor):
+            raise TypeError(f"image must be a (C, H, W) or (N, C, H, W) tensor, got {type(image).__name__}")
         if image.shape[-2:] != mask.shape[-2:]:
             raise ValueError(f"mask is {tuple(mask.shape[-2:])} but the image is {tuple(image.shape[-2:])}: "
                              "they must have the same height and width")

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._validate import check_float, check_tensor
 from course_lib.inpainting.masks import validate_mask
 from course_lib.losses import gram_matrix
 from course_lib.train.loop import Phase, TrainingTask
@@ -124,7 +125,7 @@ class PConvUNet(nn.Module):
         super().__init__()
         if not 1 <= layers <= 8:
             raise ValueError(f"layers must be between 1 and 8 (the paper uses 8 at 512 px), got {layers}")
-        self.layers, self.width = layers, width
+        self.layers, self.width, self.in_channels = layers, width, in_channels
         factor = width / 64
         spec = [(k, max(1, round(c * factor))) for k, c in PAPER_ENCODER[:layers]]
         self.encoder = nn.ModuleList()
@@ -148,8 +149,17 @@ class PConvUNet(nn.Module):
             c_prev = out
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        check_tensor(image, "image", "PConvUNet", f"an (N, {self.in_channels}, H, W) tensor")
+        check_tensor(hole, "hole", "PConvUNet", "an (N, 1, H, W) tensor")
         if image.dim() != 4 or hole.dim() != 4 or hole.shape[1] != 1:
             raise ValueError(f"expected image (N, 3, H, W) and hole (N, 1, H, W), got {tuple(image.shape)}, {tuple(hole.shape)}")
+        if image.shape[1] != self.in_channels:
+            raise ValueError(
+                f"PConvUNet: image must have {self.in_channels} channels (the network was built with "
+                f"in_channels={self.in_channels}), got {image.shape[1]} (shape {tuple(image.shape)}); convert the "
+                f"images or build PConvUNet(in_channels={image.shape[1]})"
+            )
+        check_float(image, "image", "PConvUNet", (-1.0, 1.0))
         validate_mask(hole, image, allow_empty=True, allow_full=True)
         multiple = 2 ** self.layers
         if image.shape[-1] % multiple or image.shape[-2] % multiple:

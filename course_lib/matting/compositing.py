@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from course_lib._validate import check_range, describe
+
 Array = torch.Tensor | np.ndarray
 
 #: the three values of a trimap in [0, 1] and as stored in 8-bit files
@@ -118,6 +120,31 @@ def unknown_mask(trimap: Array) -> torch.Tensor:
     return as_trimap(trimap) == 0.5
 
 
+def _check_colours(t: torch.Tensor, name: str, where: str, channels: tuple[int, ...] = (3,)) -> None:
+    """Raise unless ``t`` is a float (C, H, W) or (N, C, H, W) tensor in [0, 1] with C in ``channels``.
+
+    One ``aminmax`` per call (compositing is an entry point called on whole images, not a step of
+    a training loop): an 8-bit foreground mixed with [0, 1] mattes gives composites up to 255.
+    """
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        raise TypeError(f"{where}: {name} must be a float tensor in [0, 1], got {describe(t)}"
+                        + ("; convert 8-bit images with .float() / 255" if isinstance(t, torch.Tensor) else ""))
+    if t.dim() not in (3, 4) or t.shape[-3] not in channels:
+        want = " or ".join(map(str, channels))
+        raise ValueError(f"{where}: {name} must have {want} channels first, (C, H, W) or (N, C, H, W); "
+                         f"got shape {tuple(t.shape)}")
+    check_range(t, name, where, (0.0, 1.0), range_arg=None)
+
+
+def _check_matte(alpha: torch.Tensor, where: str) -> None:
+    """:func:`validate_alpha` plus the shape: (1, H, W) or (N, 1, H, W)."""
+    validate_alpha(alpha)
+    if not isinstance(alpha, torch.Tensor):
+        raise TypeError(f"{where}: alpha must be a torch.Tensor (1, H, W) or (N, 1, H, W), got {describe(alpha)}")
+    if alpha.dim() not in (3, 4) or alpha.shape[-3] != 1:
+        raise ValueError(f"{where}: alpha must have one channel, (1, H, W) or (N, 1, H, W); got {tuple(alpha.shape)}")
+
+
 # ----------------------------------------------------------------------------- compositing
 def composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor, premultiplied: bool = False) -> torch.Tensor:
     """The compositing equation.
@@ -134,14 +161,9 @@ def composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor, premultip
         ``alpha * F + (1 - alpha) * B`` (straight) or ``F_pre + (1 - alpha) * B`` (premultiplied),
         same shape as ``fg``, in [0, 1].
     """
-    validate_alpha(alpha)
-    for name, t in (("fg", fg), ("bg", bg)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name} must be a float tensor in [0, 1], got {type(t).__name__} {getattr(t, 'dtype', '')}")
-    if fg.shape[-3] != 3:
-        raise ValueError(f"fg must have 3 channels first, (3, H, W) or (N, 3, H, W); got {tuple(fg.shape)}")
-    if alpha.shape[-3] != 1:
-        raise ValueError(f"alpha must have one channel, (1, H, W) or (N, 1, H, W); got {tuple(alpha.shape)}")
+    _check_matte(alpha, "composite")
+    _check_colours(fg, "fg", "composite")
+    _check_colours(bg, "bg", "composite", channels=(1, 3))  # a grey background may have one channel
     check_same_size(fg=fg, alpha=alpha)
     if bg.shape[-2:] != (1, 1):
         check_same_size(fg=fg, bg=bg)
@@ -157,7 +179,8 @@ def composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor, premultip
 
 def premultiply(fg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Straight -> premultiplied colours: ``alpha * F``."""
-    validate_alpha(alpha)
+    _check_matte(alpha, "premultiply")
+    _check_colours(fg, "fg", "premultiply")
     check_same_size(fg=fg, alpha=alpha)
     return fg * alpha
 
@@ -167,7 +190,8 @@ def unpremultiply(fg_pre: torch.Tensor, alpha: torch.Tensor, eps: float = 1e-6) 
 
     Where alpha is 0 the straight colour is undefined; 0 is a convention, not information.
     """
-    validate_alpha(alpha)
+    _check_matte(alpha, "unpremultiply")
+    _check_colours(fg_pre, "fg_pre", "unpremultiply")
     check_same_size(fg_pre=fg_pre, alpha=alpha)
     return torch.where(alpha > eps, fg_pre / alpha.clamp_min(eps), torch.zeros_like(fg_pre)).clamp(0, 1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib._validate import check_float, check_tensor
 from course_lib.nn.norm import conv_bias, norm_layer
 
 
@@ -31,7 +32,10 @@ class PatchGAN(nn.Module):
         super().__init__()
         if n_layers < 0:
             raise ValueError(f"n_layers must be >= 0, got {n_layers}")
-        self.in_channels = in_channels
+        self.in_channels, self.n_layers = in_channels, n_layers
+        # Each 4x4 stride-2 conv (padding 1) halves the size, rounding down; the two 4x4 stride-1
+        # convs then take 1 pixel each and need 2 in: at least 3 px after the halvings, 1 score out.
+        self.min_size = 3 * 2**n_layers if n_layers > 0 else 1
         bias = conv_bias(norm)
         if n_layers == 0:  # PixelGAN: 1x1 convolutions, each score sees one pixel
             layers: list[nn.Module] = [
@@ -53,10 +57,18 @@ class PatchGAN(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", "PatchGAN", f"an (N, {self.in_channels}, H, W) tensor")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"PatchGAN expects (N, {self.in_channels}, H, W) inputs, got {tuple(x.shape)}"
                 + (" (pix2pix's discriminator sees the input and the output stacked: torch.cat([x, y], 1))"
                    if self.in_channels == 2 * x.shape[1] else "")
+            )
+        check_float(x, "x", "PatchGAN", (-1.0, 1.0))
+        if min(x.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f"PatchGAN: with n_layers={self.n_layers} the input must be at least {self.min_size}x{self.min_size} "
+                f"(it is halved {self.n_layers} times, then needs 3 px for one score), got "
+                f"{x.shape[-2]}x{x.shape[-1]}; use larger images or fewer layers (n_layers)"
             )
         return self.model(x)

@@ -37,6 +37,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from course_lib._validate import check_float, check_range, check_tensor
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -142,11 +144,37 @@ def _load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no VGG weights at {path}; pass weights='imagenet', None, or an existing file")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a state dict")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated, not a torch file, or not plain tensors
+        # `from None`: torch's own message suggests weights_only=False, which would run any code
+        # stored in the file; a weight file never needs it.
+        raise ValueError(
+            f"{path} is not a valid VGG state dict: torch.load could not read it as plain tensors "
+            f"({type(exc).__name__}). The file may be truncated (an interrupted download) or be something "
+            f"else. Delete it and fetch the weights again with `python -m course_lib.style.vgg --download`, "
+            "or save your own with torch.save(torchvision.models.vgg19(weights=...).state_dict(), path)."
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a state dict (a dict of tensors) but a {type(state).__name__}; "
+                         "save one with torch.save(model.state_dict(), path)")
     # Accept the whole classifier's state dict or that of its `.features` part.
     return {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+
+
+def _load_checked(features: nn.Sequential, path: str | os.PathLike, arch: str) -> None:
+    """Load a state dict into ``features``, saying which file and architecture do not match."""
+    try:
+        features.load_state_dict(_load_state(path))
+    except RuntimeError as exc:  # missing, unexpected or mis-shaped keys
+        other = "vgg16" if arch == "vgg19" else "vgg19"
+        detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])
+        detail = detail if len(detail) <= 240 else detail[:240] + " ..."
+        raise ValueError(
+            f"the weights in {path} do not fit {arch}'s convolutional layers ({detail}). "
+            f"Were they saved from {other}? Then pass arch={other!r}; otherwise save "
+            f"torchvision.models.{arch}().state_dict() (or of its .features)."
+        ) from None
 
 
 class VGGFeatures(nn.Module):
@@ -160,7 +188,10 @@ class VGGFeatures(nn.Module):
         pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al. found it gives smoother results).
         seed: seed of the random initialisation (used when no pretrained weights are loaded).
 
-    ``forward(x)`` takes (N, 3, H, W) and returns ``{name: (N, C, H', W')}``.
+    ``forward(x)`` takes (N, 3, H, W) and returns ``{name: (N, C, H', W')}``. It raises a clear
+    error for integer images, images smaller than the deepest layer needs (``.min_size``) and
+    values far outside ``input_range`` (0-255 images, NaN); ``_check_input`` says when it reads
+    values back, so that a loss that calls it at every step does not stall a GPU.
     """
 
     def __init__(
@@ -198,6 +229,9 @@ class VGGFeatures(nn.Module):
                 m.inplace = False  # we return the conv output *and* the relu output
         self.body = nn.Sequential(*kept)
         self.names = names[: last + 1]
+        # Each pooling halves the size (rounding down) and needs at least 2x2 input.
+        self.min_size = 2 ** sum(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in kept)
+        self._checked_inputs: set[tuple] = set()  # (shape, device) whose values were checked (see forward)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -207,7 +241,10 @@ class VGGFeatures(nn.Module):
         if weights is None:
             return False, "random (seeded)"
         if weights != "imagenet":
-            features.load_state_dict(_load_state(weights))
+            if not isinstance(weights, (str, os.PathLike)):
+                raise TypeError(f"VGGFeatures: weights must be 'imagenet', a path to a state dict or None, "
+                                f"got {type(weights).__name__}")
+            _load_checked(features, weights, self.arch)
             return True, str(weights)
         path = cached_weights_path(self.arch)
         error = "not in torch's cache, and COURSE_OFFLINE=1 forbids a download"
@@ -234,9 +271,41 @@ class VGGFeatures(nn.Module):
     def train(self, mode: bool = True) -> VGGFeatures:
         return super().train(False)  # a fixed feature extractor: never in training mode
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    #: inputs beyond ``input_range`` by more than this many times its width are an error (see forward)
+    RANGE_SLACK = 10.0
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        where = "VGGFeatures"
+        check_tensor(x, "x", where, "an (N, 3, H, W) tensor")
         if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"VGGFeatures expects (N, 3, H, W) images, got shape {tuple(x.shape)}")
+            raise ValueError(f"VGGFeatures expects (N, 3, H, W) images, got shape {tuple(x.shape)}"
+                             + ("; add a batch dimension with x[None]" if x.dim() == 3 and x.shape[0] == 3 else ""))
+        check_float(x, "x", where, self.input_range)
+        if min(x.shape[-2:]) < self.min_size:
+            deepest = self.names[-1]
+            raise ValueError(
+                f"{where}: layer {deepest!r} comes after {self.min_size.bit_length() - 1} poolings by 2 and needs "
+                f"images of at least {self.min_size}x{self.min_size}, got {x.shape[-2]}x{x.shape[-1]}; "
+                "use larger images (upsample them) or a shallower layer"
+            )
+        # The values. This forward runs at every step of a perceptual or style loss, and reading
+        # values back on a GPU is a host-device sync that stalls the step; so on the CPU (no sync;
+        # one pass over the input, small next to the convolutions) every call is checked, on other
+        # devices only the first call with each input shape: that catches a data pipeline feeding
+        # 0-255 images from its first batch on, at the cost of one sync per shape. The bound is
+        # loose on purpose: network outputs fed to the loss (PConv U-Net's, AdaIN's decoder's) are
+        # not squashed and overshoot the range early in training, by a few units at most; an 8-bit
+        # image overshoots it by 250 times.
+        if x.device.type != "cpu":
+            key = (tuple(x.shape), x.device)
+            if key in self._checked_inputs:
+                return
+            self._checked_inputs.add(key)
+        check_range(x, "x", where, self.input_range, range_arg=None, tolerance=self.RANGE_SLACK)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(N, 3, H, W) float images in ``input_range`` -> ``{layer name: activations}``."""
+        self._check_input(x)
         if self.input_range == (-1.0, 1.0):
             x = (x + 1) / 2
         x = (x - self.mean) / self.std

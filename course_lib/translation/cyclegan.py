@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._validate import check_float, check_tensor
 from course_lib.losses import discriminator_loss, generator_loss
 from course_lib.nn.norm import conv_bias, init_weights, norm_layer
 from course_lib.nn.patchgan import PatchGAN
@@ -124,10 +125,12 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", "ResnetGenerator", f"an (N, {self.in_channels}, H, W) tensor")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"ResnetGenerator expects (N, {self.in_channels}, H, W) images, got shape {tuple(x.shape)}"
             )
+        check_float(x, "x", "ResnetGenerator", (-1.0, 1.0))  # metadata only: free at every step
         check_image_size(x.shape[-2], x.shape[-1])
         return self.model(x)
 

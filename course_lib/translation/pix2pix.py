@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._validate import check_float
 from course_lib.losses import discriminator_loss, generator_loss
 from course_lib.nn import PatchGAN, conv_bias, init_weights, norm_layer
 from course_lib.train.loop import Phase, TrainingTask
@@ -169,10 +170,15 @@ class UnetGenerator(nn.Module):
 
 
 def check_image(x: torch.Tensor, channels: int, what: str, factor: int = 1, factor_name: str = "") -> None:
-    """Raise a ``ValueError`` that says what to do if ``x`` is not (N, channels, H, W) with H, W % factor == 0."""
+    """Raise an error that says what to do unless ``x`` is a float (N, channels, H, W) batch with H, W % factor == 0.
+
+    ``ValueError`` for a wrong shape; ``TypeError`` for an integer dtype (an 8-bit image straight
+    from a file: the networks take floats in [-1, 1]). Metadata only: free at every training step.
+    """
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{what} must be a (N, C, H, W) tensor, got {shape}; add a batch dimension with x[None]")
+    check_float(x, "x", what, (-1.0, 1.0))
     if x.shape[1] != channels:
         raise ValueError(
             f"{what} must have {channels} channels, got {x.shape[1]} (shape {tuple(x.shape)}); "
