@@ -302,3 +302,29 @@ def test_cpu_bf16_is_chosen_for_long_cpu_runs_only_with_amx(monkeypatch):
     assert devmod.cpu_bf16_matmul() is None and devmod.cpu_precision_for_long_runs("auto", cpu) == "auto"
     # the Trainer's own "auto" never turns bf16 on for a CPU: quick mode stays exact
     assert devmod.resolve_precision("auto", cpu) == "fp32"
+
+
+def test_cli_paper_preset_uses_bf16_on_an_amx_cpu(monkeypatch, tmp_path, capsys):
+    from course_lib.train import cli
+    from course_lib.train import device as devmod
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_trainer(task, data, config, **kwargs):
+        seen["precision"] = config.precision
+        raise Stop
+
+    monkeypatch.setattr(devmod, "cpu_info", lambda: ("Intel Xeon", frozenset({"amx_bf16"})))
+    monkeypatch.setattr(cli, "Trainer", fake_trainer)
+    with pytest.raises(Stop):
+        cli.main(["tinygan", "--preset", "paper", "--out", str(tmp_path / "a")])
+    assert seen["precision"] == "bf16" and "amx_bf16 units" in capsys.readouterr().out
+    with pytest.raises(Stop):
+        cli.main(["tinygan", "--preset", "quick", "--out", str(tmp_path / "b")])
+    assert seen["precision"] == "auto"  # quick runs stay fp32 (the Trainer's auto on a CPU)
+    with pytest.raises(Stop):
+        cli.main(["tinygan", "--preset", "paper", "--precision", "fp32", "--out", str(tmp_path / "c")])
+    assert seen["precision"] == "fp32"
