@@ -392,7 +392,8 @@ class Trainer:
         missing = [k for k in mine if k not in theirs]
         unexpected = [k for k in theirs if k not in mine]
         reshaped = [f"{k} {tuple(theirs[k].shape)} vs {tuple(mine[k].shape)}" for k in mine
-                    if k in theirs and tuple(theirs[k].shape) != tuple(mine[k].shape)]
+                    if k in theirs and isinstance(mine[k], torch.Tensor) and isinstance(theirs[k], torch.Tensor)
+                    and tuple(theirs[k].shape) != tuple(mine[k].shape)]  # extra state (image pools) has no shape
         if missing or unexpected or reshaped:
             def some(items: list[str]) -> str:
                 return ", ".join(items[:3]) + (", ..." if len(items) > 3 else "")
@@ -433,7 +434,8 @@ class Trainer:
         One host sync (a single stacked flag tensor), paid at checkpoint time only.
         """
         named = [(f"the loss {k}", v) for k, v in sums.items()]
-        named += [(f"the weight {k}", v) for k, v in self.task.state_dict().items() if v.is_floating_point()]
+        named += [(f"the weight {k}", v) for k, v in self.task.state_dict().items()
+                  if isinstance(v, torch.Tensor) and v.is_floating_point()]  # extra state (image pools) is not a tensor
         if not named:
             return None
         finite = torch.stack([torch.isfinite(v).all() for _, v in named]).float()
