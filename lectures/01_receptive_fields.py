@@ -184,8 +184,8 @@ for ax, (name, geometry) in zip(axes, cases.items()):
 # Both are trained to minimise the squared error inside the hole.
 
 # %%
-size, hole = by_mode(quick=(40, 20), full=(96, 48))
-steps = by_mode(quick=600, full=4000)
+size, hole = by_mode(quick=(40, 20), gpu=(96, 48), full=(96, 48))
+steps = by_mode(quick=600, gpu=4000, full=4000)
 train_set = SmoothFieldHoles(length=5000, size=size, hole=hole, seed=0)
 test_set = SmoothFieldHoles(length=64, size=size, hole=hole, seed=1)
 test = torch.utils.data.default_collate([test_set[i] for i in range(len(test_set))])

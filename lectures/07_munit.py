@@ -58,7 +58,7 @@ from course_lib.widgets import StyleCodeExplorer
 # answers" to one sketch look like:
 
 # %%
-size = by_mode(quick=munit.PRESETS["quick"].size, full=128)
+size = by_mode(quick=munit.PRESETS["quick"].size, gpu=128, full=128)
 train_set = ShapesToTextures(length=5000, size=size, seed=0)
 held_set = ShapesToTextures(length=64, size=size, seed=1, paired=True)
 held_out = held_set.pairs()
@@ -149,10 +149,13 @@ print(inspect.getsource(munit.latent_reconstruction_losses))
 
 # %%
 p = munit.preset("quick")
-steps = by_mode(quick=p.steps, full=100_000)
+steps = by_mode(quick=p.steps, gpu=10_000, full=100_000)
 torch.manual_seed(0)
-task = by_mode(quick=p, full=munit.PRESETS["paper"]).task(lr_step=None if course_lib.is_quick() else 100_000)
-config = TrainConfig(steps=steps, batch_size=by_mode(quick=p.batch_size, full=1), log_every=by_mode(quick=25, full=500))
+# gpu mode: the paper's architecture at half width on 128-px images (a Colab T4 in about 10 minutes)
+gpu_preset = munit.Preset(size=128, dim=32, n_downsample=2, n_res=4, mlp_dim=128, dis_dim=32, dis_layers=4, dis_scales=3,
+                          steps=steps, batch_size=1, lr=1e-4, lr_step=None)
+task = by_mode(quick=p, gpu=gpu_preset, full=munit.PRESETS["paper"]).task(lr_step=None if course_lib.is_quick() else 100_000)
+config = TrainConfig(steps=steps, batch_size=by_mode(quick=p.batch_size, gpu=1, full=1), log_every=by_mode(quick=25, gpu=500, full=500))
 history = Trainer(task, train_set, config).fit()
 print(f"MUNIT: {steps} steps in {history.seconds:.0f} s; image reconstruction L1 "
       f"{history.values['G/recon_x'][0]:.3f} -> {history.last('G/recon_x'):.3f}, content "
@@ -168,10 +171,10 @@ fig = plot_history(history, keys=["G/recon_x", "G/recon_c", "G/recon_s", "G/adv"
 
 # %%
 cg = cyclegan.preset("quick")
-cg_steps = by_mode(quick=120, full=40_000)
+cg_steps = by_mode(quick=120, gpu=5_000, full=40_000)
 torch.manual_seed(0)
-cycle_task = cyclegan.CycleGANTask(ngf=by_mode(quick=8, full=64), ndf=by_mode(quick=8, full=64), n_blocks=6,
-                                   lr=by_mode(quick=cg.lr, full=2e-4))
+cycle_task = cyclegan.CycleGANTask(ngf=by_mode(quick=8, gpu=32, full=64), ndf=by_mode(quick=8, gpu=32, full=64), n_blocks=6,
+                                   lr=by_mode(quick=cg.lr, gpu=2e-4, full=2e-4))
 cg_history = Trainer(cycle_task, train_set, TrainConfig(steps=cg_steps, batch_size=cg.batch_size,
                                                         lr_decay_start=cg_steps // 2, log_every=25)).fit()
 print(f"CycleGAN: {cg_steps} steps in {cg_history.seconds:.0f} s")

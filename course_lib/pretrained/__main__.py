@@ -8,6 +8,17 @@ import sys
 from course_lib import pretrained
 
 
+def markdown_table() -> str:
+    """One row per shipped checkpoint: lecture, name, size, training budget, held-out metrics."""
+    rows = ["| lecture | checkpoint | size | training (data, resolution, steps, CPU time) | held-out metrics |",
+            "| --- | --- | --- | --- | --- |"]
+    for name, e in sorted(pretrained.manifest().items(), key=lambda kv: (kv[1]["lecture"], kv[0])):
+        metrics = ", ".join(f"{k} {v}" for k, v in e["metric"].items())
+        rows.append(f"| {e['lecture']} | `{name}` | {e['bytes'] / 2**20:.2f} MiB {e['dtype']} | {e['data']}, "
+                    f"{e['resolution']} px, {e['steps']:,} steps x {e['batch_size']}, {e['wall_s'] / 60:.0f} min | {metrics} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.pretrained",
@@ -16,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every known model and whether its checkpoint is built")
     sub.add_parser("verify", help="check every shipped file against the manifest's sha256")
+    sub.add_parser("table", help="the README's table of shipped checkpoints (markdown)")
     b = sub.add_parser("build", help="retrain from scratch (fixed seeds) and rewrite the manifest entry")
     b.add_argument("names", nargs="+", help="model names, or 'all'")
     args = parser.parse_args(argv)
@@ -26,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
             state = (f"{e['bytes'] / 2**20:.2f} MiB, {e['steps']} steps at {e['resolution']} px, {e['wall_s'] / 60:.0f} min"
                      if e else f"not built (about {spec.budget_min} CPU-min)")
             print(f"{name:<16} lecture {spec.lecture}  {state}  {spec.description}")
+        return 0
+    if args.command == "table":
+        print(markdown_table())
         return 0
     if args.command == "verify":
         bad = 0
