@@ -169,8 +169,8 @@ print(f"after the pool is full: {100 * (ages == 0).float().mean():.0f}% of the f
 # The quick preset is a narrow CycleGAN (16 filters, 6 residual blocks, 32x32 scenes) trained for
 # 200 steps of 4 images with a larger learning rate (1e-3) that decays linearly over the second
 # half; gpu mode (a Colab T4) trains the paper's 128-px network (64 filters, 6 blocks, batch 1, learning
-# rate 2e-4) for 12,000 steps (about 15 minutes on a T4, estimated), and full mode for 60,000. The sample grid shows, per column, a summer scene,
-# $G(x)$, $F(G(x))$, a winter scene, $F(y)$ and $G(F(y))$.
+# rate 2e-4) for 12,000 steps (about 15 minutes on a T4, estimated), and full mode for 60,000.
+# The sample grid shows, per column, a summer scene, $G(x)$, $F(G(x))$, a winter scene, $F(y)$ and $G(F(y))$.
 
 # %%
 p = cyclegan.preset("quick")
