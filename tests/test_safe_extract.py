@@ -173,6 +173,7 @@ def test_unverified_download_skips_http_mirrors_but_uses_https(tmp_path, monkeyp
         dest.write_bytes(archive.read_bytes())
 
     monkeypatch.setattr(dl, "_fetch", fake_fetch)
+    monkeypatch.setenv("COURSE_OFFLINE", "0")  # fake_fetch stands in for the network
     reg = {"mixed": DatasetSpec("mixed", ("http://127.0.0.1:9/mixed.tar.gz", "https://127.0.0.1:9/mixed.tar.gz"),
                                 "mixed.tar.gz", None, None, "paired", "mixed", "", "")}
     root = download("mixed", tmp_path / "cache", registry=reg, allow_unverified=True)

@@ -102,7 +102,8 @@ def test_cli_stops_on_a_corrupt_file_before_training(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="(?s)trainA.*1 image file.*2.jpg.*Remove or replace"):
         main(["cyclegan", "--data", str(root), "--steps", "2", "--batch-size", "1", "--out", str(out)])
-    assert not out.exists()  # nothing started
+    # nothing trained: the run folder (checked for writability first) holds no checkpoint or history
+    assert not (out / "checkpoint.pt").exists() and not (out / "history.csv").exists()
 
 
 def test_item_content_and_style_render_the_paired_item():
