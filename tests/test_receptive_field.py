@@ -42,6 +42,26 @@ def test_patchgan_is_70x70_with_30x30_outputs():
     assert empirical_receptive_field(net, 256).size == (70, 70)
 
 
+@pytest.mark.parametrize("layer, size", [("relu4_1", 68), ("relu5_1", 156), ("relu5_4", 252)])
+def test_vgg19_receptive_fields(layer, size):
+    # VGG-19 (Simonyan & Zisserman, ICLR 2015, Table 1, configuration E): 3x3 convolutions with
+    # padding 1 in five blocks of 2, 2, 4, 4, 4, each followed by 2x2 max pooling with stride 2.
+    # By hand: in block b the jump is 2**(b-1), so each conv adds 2 * 2**(b-1) and the pool 2**(b-1):
+    # relu5_1 = 1 + 5*1 + 5*2 + 9*4 + 9*8 + 2*16 = 156 and relu5_4 = 156 + 3 * 32 = 252.
+    # Lecture 02 prints these numbers.
+    from course_lib.style.vgg import build_features, layer_names
+
+    names, features = layer_names("vgg19"), build_features("vgg19")
+    assert receptive_field(layers_from_module(features[: names.index(layer) + 1])).size == size
+    # the same geometry written as specs, independent of the module walk
+    specs = []
+    for n_convs in (2, 2, 4, 4, 4):
+        specs += [LayerSpec(3, padding=1)] * n_convs + [LayerSpec(2, stride=2)]
+    b, c = int(layer[4]), int(layer[6])
+    upto = sum((2, 2, 4, 4, 4)[: b - 1]) + (b - 1) + c  # convs and pools before it, plus itself
+    assert receptive_field(specs[:upto]).size == size
+
+
 def test_layers_from_module_reads_convs_and_pools_and_skips_pointwise():
     net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Conv2d(4, 4, 3, dilation=2, padding=2), nn.ReflectionPad2d(1))
