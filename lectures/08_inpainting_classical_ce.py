@@ -245,14 +245,15 @@ print(format_table({**baselines, **pm_scores}, baseline="mean colour"))
 #   connected to itself only, m n^4 weights instead of the m^2 n^4 of a fully connected layer,
 #   followed by a 1x1 convolution that mixes the channels. The released Torch code
 #   (`pathak22/context-encoder`, `train.lua`) instead trains with a 4x4 convolution to
-#   `nBottleneck = 4000` units, a full fully connected layer;
+#   `nBottleneck` units, a full fully connected layer: 4000 in the README's training command
+#   (`train.lua`'s own default is 100);
 # * the **decoder** (DCGAN's generator) paints the 64x64 centre.
 
 # %%
 official = ContextEncoder(128, 64, 64, bottleneck="fc", n_bottleneck=4000)
 channelwise = ContextEncoder(128, 64, 64, bottleneck="channelwise")
-print(f"Context Encoder at 128 px, train.lua's 4000-unit bottleneck: {parameter_count(official):>12,} parameters")
-print(f"Context Encoder at 128 px, channel-wise fully connected:    {parameter_count(channelwise):>12,} parameters")
+print(f"Context Encoder at 128 px, README's 4000-unit bottleneck:     {parameter_count(official):>12,} parameters")
+print(f"Context Encoder at 128 px, channel-wise fully connected:     {parameter_count(channelwise):>12,} parameters")
 print(f"  the bottleneck alone: {parameter_count(official.bottleneck):,} vs {parameter_count(channelwise.bottleneck):,}; "
       f"the whole model {parameter_count(official) / parameter_count(channelwise):.1f}x smaller")
 features = torch.zeros(1, 3, 128, 128)
