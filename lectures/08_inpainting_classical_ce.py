@@ -253,7 +253,7 @@ print(format_table({**baselines, **pm_scores}, baseline="mean colour"))
 official = ContextEncoder(128, 64, 64, bottleneck="fc", n_bottleneck=4000)
 channelwise = ContextEncoder(128, 64, 64, bottleneck="channelwise")
 print(f"Context Encoder at 128 px, README's 4000-unit bottleneck:    {parameter_count(official):>12,} parameters")
-print(f"Context Encoder at 128 px, channel-wise fully connected:     {parameter_count(channelwise):>12,} parameters")
+print(f"Context Encoder at 128 px, channel-wise fully connected:    {parameter_count(channelwise):>12,} parameters")
 print(f"  the bottleneck alone: {parameter_count(official.bottleneck):,} vs {parameter_count(channelwise.bottleneck):,}; "
       f"the whole model {parameter_count(official) / parameter_count(channelwise):.1f}x smaller")
 features = torch.zeros(1, 3, 128, 128)
