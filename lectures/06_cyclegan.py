@@ -295,8 +295,9 @@ print("verdict:", "G hides the flowers in G(x): the cycle restores them far bett
 #
 # Every change between our seasons is a change of colour in place. CycleGAN is built for that:
 # its generator is fully convolutional and the cycle and identity losses reward mappings that keep
-# the layout. Translations that must *move* things are a different matter. The paper's failure
-# cases (Sec. 5.3, Fig. 17) are of this kind: dog -> cat and apple -> orange change textures but not
+# the layout. Translations that must *move* things are a different matter. The failure cases
+# that Zhu et al. (2017) show in their section "Limitations and Discussion" are of this kind:
+# dog -> cat and apple -> orange change textures but not
 # shapes, and a horse ridden by a person (never seen in training) turns the rider into zebra
 # stripes. Changing shape while staying cycle-consistent is hard: the generator must invent a
 # new shape and the inverse must remember the old one, exactly the information problem above.
