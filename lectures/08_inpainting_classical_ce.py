@@ -6,7 +6,7 @@
 # **Inpainting** fills the missing or damaged region of an image so that nobody can tell it was
 # missing: removing a watermark, a passer-by or a power line, restoring a scratched photo, filling
 # the holes a video stabiliser leaves. It is *ill-posed*: a hole has infinitely many plausible
-# fillings, and all we know is the context around it. Two ideas answer it (seed 000):
+# fillings, and all we know is the context around it. Two ideas answer it:
 #
 # * **copy**: the missing content probably looks like something elsewhere in the same image; find
 #   the best-matching patches and paste them (PatchMatch, 2009);
@@ -224,7 +224,7 @@ fig = show_images(list(fills.values()), value_range=(0, 1), titles=list(fills), 
 # The flat and the smooth fills leave a ghost of the rocket; PatchMatch continues the sky's
 # gradient and its grain, and the ground at the bottom, from patches of the same photo. Its limits
 # are the other half of this course's story: it can only copy what the image contains (no face
-# completes from a face-less image, seed 001's Fig. 14), and it knows nothing about what objects
+# completes from a face-less image, the contrast Iizuka et al. 2017 draw in their abstract), and it knows nothing about what objects
 # look like. On the held-out centre holes:
 
 # %%
@@ -287,7 +287,7 @@ assert expected_l2(mean_guess) < expected_l2(phase_a)
 
 # %% [markdown]
 # The grey average has half the expected L2 error of either sharp answer, so an L2-trained network
-# learns to paint grey, the blur of seed 000's slides. An **adversarial** loss changes the target:
+# learns to paint grey, the blur Pathak et al. (2016, Sec. 3.2) describe for L2 alone. An **adversarial** loss changes the target:
 # a discriminator learns to tell painted regions from real ones, and the encoder-decoder is
 # rewarded for fooling it, which a flat average does not. The Context Encoder's loss is
 #
@@ -394,7 +394,7 @@ fig = show_rows({"input": ce_test["image"][show] * (1 - ce_test["mask"][show]),
 # is not exactly the truth is penalised twice by a pixel-wise metric (the stripes above). This is
 # why inpainting papers report PSNR and SSIM *and* show pictures, and why the capstone does both.
 #
-# Seed 000 ends the Context Encoder with its weakness: the discriminator looks at the whole
+# The Context Encoder has a weakness that Iizuka et al. (2017) address: the discriminator looks at the whole
 # centre at once, so the supervision of local detail is weak, and the network only fills a fixed
 # square. Lecture 09's Global & Local answers both: a fully convolutional network with dilated
 # convolutions for holes anywhere, and a second, *local* discriminator.
