@@ -21,6 +21,7 @@ from course_lib.inpainting.deepfill_v2 import (
     WithSketch,
     edge_sketch,
     largest_singular_value,
+    sn_patchgan_d_loss,
 )
 from course_lib.train import Phase
 
@@ -215,6 +216,27 @@ def test_training_steps_run_and_reduce_the_l1_loss():
     with pytest.raises(ValueError, match="image \\+ mask \\+ sketch: in_channels must be 5"):
         DeepFillV2Task(DeepFillV2Generator(cnum=8, guided=True), SNPatchGAN(in_channels=4, cnum=8))
     assert np.isfinite(float(losses["gan"].detach()))
+
+
+def test_d_loss_is_the_releases_halved_hinge():
+    # JiahuiYu/generative_inpainting uses neuralgym's gan_hinge_loss:
+    # d_loss = 0.5 * mean(relu(1 - pos)) + 0.5 * mean(relu(1 + neg)).
+    real, fake = torch.tensor([2.0, 0.5, -0.3]), torch.tensor([-2.0, 0.2, 1.5])
+    expected = 0.5 * ((0 + 0.5 + 1.3) / 3 + (0 + 1.2 + 2.5) / 3)
+    assert float(sn_patchgan_d_loss(real, fake)) == pytest.approx(expected)
+    # at chance (every score 0) it is 0.5 * (1 + 1) = 1, the level lecture 10's D curve sits at
+    assert float(sn_patchgan_d_loss(torch.zeros(4, 16), torch.zeros(4, 16))) == pytest.approx(1.0)
+    torch.manual_seed(0)
+    task = DeepFillV2Task(DeepFillV2Generator(cnum=8, guided=False), SNPatchGAN(4, 8))
+    task.D.eval()  # no power iteration between the calls below, so D gives the same scores
+    batch = {"image": torch.rand(2, 3, 32, 32) * 2 - 1, "mask": torch.zeros(2, 1, 32, 32)}
+    batch["mask"][..., 8:20, 8:20] = 1
+    out = task.forward_step(batch, Phase("adversarial", 1))
+    with torch.no_grad():
+        d = task.update_loss("D", batch, out, Phase("adversarial", 1))
+        real = task.D(task._d_input(batch["image"], batch))
+        fake = task.D(task._d_input(out["completed"], batch))
+    assert float(d["loss"]) == pytest.approx(float(sn_patchgan_d_loss(real, fake)))
 
 
 def test_open_gates_keep_the_signal_through_the_gated_stack():

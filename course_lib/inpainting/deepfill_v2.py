@@ -29,6 +29,8 @@ the paper's user-guided model has them (6 channels).
 
 **Loss.** L1 on both stages' outputs over the whole image (weight 1) plus the SN-PatchGAN hinge
 loss (weight 1): nothing else (no perceptual or style loss). Adam, lr 1e-4, betas (0.5, 0.999).
+D's hinge loss is the release's (neuralgym ``gan_hinge_loss``), half the usual one:
+:func:`sn_patchgan_d_loss`.
 """
 
 from __future__ import annotations
@@ -271,12 +273,21 @@ class SNPatchGAN(nn.Module):
     """SN-PatchGAN (Sec. 3.3; the release's ``build_sn_patch_gan_discriminator``).
 
     Six 5x5 stride-2 convolutions with spectral normalisation (``torch.nn.utils.parametrizations.
-    spectral_norm``), channels ``cnum * (1, 2, 4, 4, 4, 4)`` (64 ... 256), each followed by leaky
+    spectral_norm``: each kernel reshaped to a (C_out, C_in * k * k) matrix is divided by that
+    matrix's largest singular value), channels ``cnum * (1, 2, 4, 4, 4, 4)`` (64 ... 256), each followed by leaky
     ReLU 0.2 (the last one too, as ``dis_conv`` does), then flattened: (N, C, H, W) -> (N, 256 *
     H/64 * W/64) scores, one per patch; each score's receptive field covers most of a 256x256
     input, so no separate global discriminator is needed.
 
     ``in_channels``: image (3) + mask (1, ``gan_with_mask``) + sketch (1 when guided).
+
+    The normalisation bounds each convolution's Lipschitz constant only *approximately*: the
+    largest singular value of the reshaped kernel is not the operator norm of the convolution as a
+    map between images. For a stride-1 k x k convolution the operator norm can be up to k times
+    larger, because each input pixel enters k * k outputs (Tsuzuku, Sato & Sugiyama, "Lipschitz-
+    Margin Training", NeurIPS 2018). Miyato et al. (ICLR 2018) normalise the reshaped matrix as a
+    cheap approximation: it keeps every layer's scale in check, which is what stabilises
+    training, without a guaranteed Lipschitz bound.
     """
 
     def __init__(self, in_channels: int = 5, cnum: int = 64) -> None:
@@ -303,7 +314,11 @@ class SNPatchGAN(nn.Module):
 
 
 def largest_singular_value(conv: nn.Conv2d) -> float:
-    """The spectral norm of a conv's (effective) weight reshaped to (C_out, C_in * k * k)."""
+    """The spectral norm of a conv's (effective) weight reshaped to (C_out, C_in * k * k).
+
+    This is the quantity spectral normalisation sets to 1; it approximates, but does not bound,
+    the operator norm of the convolution itself (see :class:`SNPatchGAN`).
+    """
     return float(torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2))
 
 
@@ -343,10 +358,23 @@ class WithSketch(Dataset):
 
 
 # --------------------------------------------------------------------------- training
+def sn_patchgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The release's hinge loss for D: ``0.5 * (mean(relu(1 - real)) + mean(relu(1 + fake)))``.
+
+    neuralgym's ``gan_hinge_loss`` (used by JiahuiYu/generative_inpainting's
+    ``build_graph_with_losses``) halves the sum of the two terms, so the loss is about 1 when D
+    scores real and completed images alike near 0 (the usual hinge loss, Lim & Ye 2017, as
+    :func:`course_lib.losses.discriminator_loss` computes it, would be about 2). The factor halves
+    D's gradients; with Adam, which divides by the gradients' scale, training barely changes.
+    """
+    return 0.5 * discriminator_loss(real_scores, fake_scores, "hinge")
+
+
 class DeepFillV2Task(TrainingTask):
     """DeepFill v2's training (``build_graph_with_losses``): updates ``"D"`` then ``"G"`` every step.
 
-    * D: hinge loss on SN-PatchGAN scores of real images and of completed images (detached), both
+    * D: the release's hinge loss (:func:`sn_patchgan_d_loss`, half the usual one) on SN-PatchGAN
+      scores of real images and of completed images (detached), both
       with the mask (and the sketch inside the hole, when guided) as extra channels;
     * G: ``l1_weight * (|x - stage1| + |x - stage2|)`` (means over the whole image) plus
       ``gan_weight *`` the hinge generator loss ``-D(completed)``.
@@ -400,7 +428,7 @@ class DeepFillV2Task(TrainingTask):
         if name == "D":
             real = self.D(self._d_input(batch["image"], batch))
             fake = self.D(self._d_input(out["completed"].detach(), batch))
-            return {"loss": discriminator_loss(real, fake, "hinge"), "real": real.mean(), "fake": fake.mean()}
+            return {"loss": sn_patchgan_d_loss(real, fake), "real": real.mean(), "fake": fake.mean()}
         target = batch["image"]
         # hole_weight = 1: the release's L1 over the whole image; > 1 stresses the hole pixels.
         weight = 1.0 + (self.hole_weight - 1.0) * batch["mask"]
@@ -453,4 +481,4 @@ def recipe(preset: str, data: str | None = None) -> Any:
 
 __all__: Sequence[str] = ["INITS", "open_gates", "GatedConv2d", "GatedUpConv2d", "GatedConvTranspose2d", "CoarseNetV2", "RefineNetV2",
                           "DeepFillV2Generator", "SNPatchGAN", "largest_singular_value", "edge_sketch", "WithSketch",
-                          "DeepFillV2Task", "recipe"]
+                          "sn_patchgan_d_loss", "DeepFillV2Task", "recipe"]
