@@ -392,7 +392,8 @@ fig = show_images(torch.stack(panels), value_range=(0, 1), ncols=5, scale=2.0,
 
 # %% [markdown]
 # DeepFill v1 trains this two-stage network with a *spatially discounted* L1 in the hole (pixel
-# weights `0.99 ** distance to the nearest known pixel`: the centre of a large hole is
+# weights `gamma ** distance to the nearest known pixel`, gamma = 0.99 in the paper and below, 0.9
+# in the release's configuration and in `DeepFillV1Task`: the centre of a large hole is
 # ambiguous, so it is penalised less) and two WGAN-GP critics for rectangular holes. DeepFill v2
 # keeps the attention, replaces every convolution by a gated one, and replaces both critics with a
 # single discriminator that works for any hole shape.

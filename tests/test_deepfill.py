@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.inpainting.deepfill_v1 import (
+    PAPER_GAMMA,
+    RELEASE_GAMMA,
     DeepFillV1Generator,
     DeepFillV1Task,
     distance_to_known,
@@ -178,6 +180,17 @@ def test_spatial_discount_is_gamma_to_the_distance():
     assert d[2, 2] == 1 and d[4, 4] == 3 and d[3, 4] == 2 and d[0, 0] == 0
     w = spatial_discount(hole, gamma=0.5)[0, 0]
     assert w[4, 4] == 0.125 and w[2, 4] == 0.5 and w[0, 0] == 0
+
+
+def test_v1_task_uses_the_releases_gamma():
+    # Yu et al. 2018, Sec. 3.1: gamma = 0.99; the release's inpaint.yml: SPATIAL_DISCOUNTING_GAMMA 0.9.
+    assert (PAPER_GAMMA, RELEASE_GAMMA) == (0.99, 0.9)
+    task = DeepFillV1Task(DeepFillV1Generator(cnum=4))
+    assert task.gamma == RELEASE_GAMMA
+    hole = torch.zeros(1, 1, 9, 9)
+    hole[..., 2:7, 2:7] = 1
+    assert float(spatial_discount(hole)[0, 0, 4, 4]) == pytest.approx(0.99**3)  # the paper's formula
+    assert float(spatial_discount(hole, task.gamma)[0, 0, 4, 4]) == pytest.approx(0.9**3)
 
 
 def test_edge_sketch_marks_edges():
