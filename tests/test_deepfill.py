@@ -272,7 +272,7 @@ def test_open_gates_keep_the_signal_through_the_gated_stack():
         DeepFillV2Generator(cnum=8, init="kaiming")
 
 
-@pytest.mark.parametrize("model", ["pconv", "deepfill_v1", "deepfill_v2"])
+@pytest.mark.parametrize("model", ["pconv", "deepfill_v1", "deepfill_v2", "deepfill_v2_guided"])
 def test_recipes_are_registered_and_their_quick_preset_trains(model):
     from course_lib.train import Trainer
     from course_lib.train.cli import RECIPES, load_recipe
@@ -285,3 +285,22 @@ def test_recipes_are_registered_and_their_quick_preset_trains(model):
     phases = None if recipe.phases is None else [type(p)(p.name, 1, p.updates, p.options) for p in recipe.phases]
     history = Trainer(recipe.task, recipe.data, config, phases=phases).fit()
     assert all(np.isfinite(v).all() for v in history.values.values())
+
+
+@pytest.mark.parametrize("preset", ["quick", "paper"])
+def test_deepfill_v2_recipe_is_the_unguided_release_and_the_guided_one_says_so(preset):
+    # The release's inpaint.yml trains without sketches (guided: False): 5 generator input channels,
+    # D on image + mask. The sketch-guided model of the paper is the separate deepfill_v2_guided.
+    from course_lib.train.cli import load_recipe
+
+    release = load_recipe("deepfill_v2")(preset, None)
+    assert release.task.G.guided is False and release.task.D.in_channels == 4
+    assert "sketch" not in release.data[0]
+    assert "unguided" in release.description and "guided (sketch" not in release.description
+    guided = load_recipe("deepfill_v2_guided")(preset, None)
+    assert guided.task.G.guided is True and guided.task.D.in_channels == 5
+    assert guided.data[0]["sketch"].shape[0] == 1
+    assert "user-guided" in guided.description
+    if preset == "paper":
+        assert "release's unguided model" in release.description
+        assert sum(p.numel() for p in release.task.G.parameters()) == 4_052_478  # the release's widths
