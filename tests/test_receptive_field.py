@@ -20,7 +20,8 @@ from course_lib.receptive_field import (
 
 
 def test_dilated_3x3_covers_5x5_and_7x7():
-    # Seed 001 (Global & Local article), fig. 4: 3x3 with dilation 2 -> 5x5, dilation 3 -> 7x7.
+    # A 3x3 kernel with dilation d spans (3 - 1) * d + 1 pixels: 5x5 for d = 2, 7x7 for d = 3
+    # (Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016).
     assert receptive_field([LayerSpec(3, dilation=2)]).size == 5
     assert receptive_field([LayerSpec(3, dilation=3)]).size == 7
     assert kernel_footprint(3, 2).shape == (5, 5) and kernel_footprint(3, 2).sum() == 9

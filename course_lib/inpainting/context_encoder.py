@@ -2,7 +2,7 @@
 
 An encoder compresses the image around a missing centre into a feature vector; a decoder paints
 the centre from it. Trained with L2 alone it paints the *mean* of all plausible centres, a blur;
-an adversarial loss pushes it to paint one sharp, plausible centre instead (seed 000). The loss is
+an adversarial loss pushes it to paint one sharp, plausible centre instead (Pathak et al. 2016, Sec. 3.2). The loss is
 
     L = lambda_rec * L_rec + lambda_adv * L_adv,   lambda_rec = 0.999, lambda_adv = 0.001,
 

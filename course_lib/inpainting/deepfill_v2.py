@@ -3,7 +3,7 @@
 Yu, Lin, Yang, Shen, Lu, Huang, "Free-Form Image Inpainting with Gated Convolution", ICCV 2019, and
 the official release (JiahuiYu/generative_inpainting v2.0.0: ``inpaint_ops.py`` ``gen_conv``,
 ``gen_deconv``, ``dis_conv``; ``inpaint_model.py`` ``build_inpaint_net``,
-``build_sn_patch_gan_discriminator``, ``build_graph_with_losses``; ``train.py``; seed article 002).
+``build_sn_patch_gan_discriminator``, ``build_graph_with_losses``; ``train.py``).
 
 **Gated convolution** (Sec. 3.2): one convolution computes twice the channels; half are features,
 half are gates, and the output is ``activation(features) * sigmoid(gates)``. Partial convolution's
@@ -12,8 +12,8 @@ per-channel* mask, and a user's sketch is just another input channel the gates l
 
 **Widths of the release.** ``gen_conv(x, cnum)`` convolves to ``cnum`` channels and splits them,
 so a layer written with ``cnum`` channels *outputs* ``cnum / 2`` features. With ``cnum = 48`` the
-generator's widths are 24, 48, 96 (not 48, 96, 192 as in ports that double the convolution, such
-as seed 002's); :class:`DeepFillV2Generator` keeps the release's arithmetic, and
+generator's widths are 24, 48, 96 (not 48, 96, 192 as in ports that double the convolution);
+:class:`DeepFillV2Generator` keeps the release's arithmetic, and
 ``tests/test_deepfill.py`` checks its parameter count.
 
 **Upsampling.** The release's ``gen_deconv`` is nearest-neighbour upsampling by 2 followed by a
