@@ -106,7 +106,7 @@ def generator_loss(fake_logits: Logits, mode: str = "vanilla") -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- feature losses
-# Definitions of Gatys et al. 2016 ("Image Style Transfer Using CNNs"), as in seed 004: features
+# Definitions of Gatys et al. 2016 ("Image Style Transfer Using CNNs", Sec. 2): features
 # F of layer l are reshaped to a (N_l, M_l) matrix, N_l = channels, M_l = height * width.
 
 

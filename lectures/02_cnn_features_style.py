@@ -88,10 +88,20 @@ for name, f in feats.items():
     _, c, h, w = f.shape
     print(f"{name}: {c:3d} channels x {h:3d} x {w:3d} = {c * h * w:7,d} numbers (the image has {3 * SIZE * SIZE:,})")
 
+# %%
+# Lecture 01's analytic receptive field, applied to VGG-19's layer geometry (the weights don't matter).
+from course_lib.receptive_field import layers_from_module, receptive_field
+from course_lib.style.vgg import build_features, layer_names
+
+vgg_names, vgg_geometry = layer_names("vgg19"), build_features("vgg19")
+for name in (*LAYERS, "relu5_4"):
+    rf = receptive_field(layers_from_module(vgg_geometry[: vgg_names.index(name) + 1]))
+    print(f"{name}: a unit sees {rf.size:.0f} x {rf.size:.0f} input pixels (units {rf.jump:.0f} px apart)")
+
 # %% [markdown]
 # Each block halves the resolution and (up to block 4) doubles the channels: deeper layers describe
 # fewer positions with more numbers each, and each of their units sees a larger part of the image
-# (lecture 01's receptive fields: relu5_1's units see about 200 pixels).
+# (the receptive fields printed above: 156 pixels for relu5_1, 252 for relu5_4, the last layer).
 #
 # ## 2. Feature inversion: what does a layer keep?
 #

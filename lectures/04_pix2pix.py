@@ -77,7 +77,7 @@ print(cfg)
 #   fronts and sky, coloured like the CMP Facade Database that pix2pix uses, rendered into
 #   facades with brick or plaster, sunlight, shadows and noise;
 # * **edges -> shapes**: shaded objects, and as input the output of an edge detector (Canny) on
-#   them. Seed 000 of this course points out that this is how cheap paired data are made:
+#   them. This is how cheap paired data are made:
 #   collect photos, compute their edges. pix2pix's edges2shoes was built this way (with HED edges);
 # * **grey -> colour**: crops of the photos bundled with scikit-image, and their luminance.
 
@@ -141,7 +141,8 @@ for name, value in wall_chroma.items():
 assert wall_chroma["median (L1 optimum)"] < 0.6 * wall_chroma["a real painting"]
 
 # %% [markdown]
-# This is the "grey outputs" problem of colourisation that seed 004 shows: *different colours
+# This is the "grey outputs" problem of colourisation (Zhang, Isola and Efros, "Colorful Image
+# Colorization", ECCV 2016, motivating their classification loss): *different colours
 # conflict (some want red, some want blue), and the result is grey*. Worse, wherever the target
 # has texture whose position varies (brick joints, shadows), the average is a blur. More data or
 # a bigger network cannot fix it: the L1 optimum *is* the grey blur. What is missing is a loss that

@@ -5,7 +5,7 @@
 #
 # pix2pix makes 256x256 images. Asked for 2048x1024 street scenes (Cityscapes), it trains
 # unstably and the results lack detail. pix2pixHD (Wang, Liu, Zhu, Tao, Kautz and Catanzaro,
-# CVPR 2018; seed 003 of this course) keeps the conditional GAN and changes five things. In this
+# CVPR 2018) keeps the conditional GAN and changes five things. In this
 # lecture you will
 #
 # 1. see the data pix2pixHD consumes: a label map **and an instance map**, turned into one-hot

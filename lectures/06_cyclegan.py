@@ -52,7 +52,7 @@ from course_lib.viz import image_grid, plot_history, show_rows, to_numpy_image
 # pix2pix's training set is a list of pairs {input, target}. Sometimes pairs are cheap: run an edge
 # detector on photos and you have {edges, photo}. Sometimes they are expensive: an aerial photo and
 # the map of the same place need someone to draw the map. And often they cannot exist at all
-# (seed 000): a zebra *in exactly the pose* of a given horse, or the photograph of the scene Monet
+# (Zhu et al. 2017 open their paper with these examples): a zebra *in exactly the pose* of a given horse, or the photograph of the scene Monet
 # painted, on the day he painted it. What we *can* collect are two piles of pictures, one per
 # domain, with no correspondence between them: an **unpaired** data set (horse2zebra,
 # summer2winter_yosemite, monet2photo; `course_lib.data.download` fetches them for full-mode runs).
@@ -123,7 +123,7 @@ print(f"L1 to the true winter: untranslated summer {metrics.l1(held_out['A'], he
       f"a real but unrelated winter scene {metrics.l1(unrelated, held_out['B']).mean():.3f}")
 
 # %% [markdown]
-# **Cycle consistency.** The fix (seed 000's key slide): translating there and back must return the
+# **Cycle consistency.** The fix (Zhu et al. 2017, Sec. 3.2): translating there and back must return the
 # input. An unrelated winter scene fails this test, because $F$ cannot know which summer scene to
 # return to. In both directions, with weight $\lambda = 10$:
 #
@@ -297,8 +297,9 @@ print("verdict:", "G hides the flowers in G(x): the cycle restores them far bett
 #
 # Every change between our seasons is a change of colour in place. CycleGAN is built for that:
 # its generator is fully convolutional and the cycle and identity losses reward mappings that keep
-# the layout. Translations that must *move* things are a different matter. The paper's failure
-# cases (Sec. 5.3, Fig. 17) are of this kind: dog -> cat and apple -> orange change textures but not
+# the layout. Translations that must *move* things are a different matter. The failure cases
+# that Zhu et al. (2017) show in their section "Limitations and Discussion" are of this kind:
+# dog -> cat and apple -> orange change textures but not
 # shapes, and a horse ridden by a person (never seen in training) turns the rider into zebra
 # stripes. Changing shape while staying cycle-consistent is hard: the generator must invent a
 # new shape and the inverse must remember the old one, exactly the information problem above.

@@ -11,7 +11,7 @@
 #
 # 1. see a domain whose translations are genuinely many (and measure how many);
 # 2. split an image into a **content** code and a **style** code, and meet the AdaIN decoder that
-#    joins them (seed 004);
+#    joins them (Huang, Liu, Belongie and Kautz, ECCV 2018);
 # 3. distinguish within-domain reconstruction from cross-domain translation, and see why MUNIT
 #    reconstructs *codes* (latent reconstruction) instead of images;
 # 4. train MUNIT and a CycleGAN on the same data; draw several outputs for one input, copy the
@@ -81,7 +81,7 @@ print(f"diversity of the true translations (16 sketches x 6 styles): {true_diver
 # %% [markdown]
 # ## 2. Content and style
 #
-# MUNIT's assumption (seed 004, "MUNIT: unpaired + multi-modal"): an image is a **content** code $c$
+# MUNIT's assumption (Huang et al. 2018, Sec. 3.1): an image is a **content** code $c$
 # that both domains share (here: which shape, where, how large, turned how far) plus a **style**
 # code $s$ that belongs to one domain (here: texture and colours; for sketches, very little). Each
 # domain gets an auto-encoder:
@@ -118,7 +118,7 @@ for part, n in munit.describe(MUNITTask()).items():
 #
 # ## 3. Reconstruction within a domain, translation across domains
 #
-# Seed 004's two pictures, as losses (all L1, weights of the official configuration):
+# The two halves of Huang et al.'s model overview (their Fig. 2), as losses (all L1, weights of the official configuration):
 #
 # **(a) Within-domain reconstruction.** Each auto-encoder must reproduce its input from its own
 # codes: $\lVert G_A(E^c_A(x_A), E^s_A(x_A)) - x_A\rVert_1$, weight 10 (and the same for B).

@@ -6,7 +6,7 @@
 # **Inpainting** fills the missing or damaged region of an image so that nobody can tell it was
 # missing: removing a watermark, a passer-by or a power line, restoring a scratched photo, filling
 # the holes a video stabiliser leaves. It is *ill-posed*: a hole has infinitely many plausible
-# fillings, and all we know is the context around it. Two ideas answer it (seed 000):
+# fillings, and all we know is the context around it. Two ideas answer it:
 #
 # * **copy**: the missing content probably looks like something elsewhere in the same image; find
 #   the best-matching patches and paste them (PatchMatch, 2009);
@@ -224,7 +224,7 @@ fig = show_images(list(fills.values()), value_range=(0, 1), titles=list(fills), 
 # The flat and the smooth fills leave a ghost of the rocket; PatchMatch continues the sky's
 # gradient and its grain, and the ground at the bottom, from patches of the same photo. Its limits
 # are the other half of this course's story: it can only copy what the image contains (no face
-# completes from a face-less image, seed 001's Fig. 14), and it knows nothing about what objects
+# completes from a face-less image, the contrast Iizuka et al. 2017 draw in their abstract), and it knows nothing about what objects
 # look like. On the held-out centre holes:
 
 # %%
@@ -245,13 +245,14 @@ print(format_table({**baselines, **pm_scores}, baseline="mean colour"))
 #   connected to itself only, m n^4 weights instead of the m^2 n^4 of a fully connected layer,
 #   followed by a 1x1 convolution that mixes the channels. The released Torch code
 #   (`pathak22/context-encoder`, `train.lua`) instead trains with a 4x4 convolution to
-#   `nBottleneck = 4000` units, a full fully connected layer;
+#   `nBottleneck` units, a full fully connected layer: 4000 in the README's training command
+#   (`train.lua`'s own default is 100);
 # * the **decoder** (DCGAN's generator) paints the 64x64 centre.
 
 # %%
 official = ContextEncoder(128, 64, 64, bottleneck="fc", n_bottleneck=4000)
 channelwise = ContextEncoder(128, 64, 64, bottleneck="channelwise")
-print(f"Context Encoder at 128 px, train.lua's 4000-unit bottleneck: {parameter_count(official):>12,} parameters")
+print(f"Context Encoder at 128 px, README's 4000-unit bottleneck:    {parameter_count(official):>12,} parameters")
 print(f"Context Encoder at 128 px, channel-wise fully connected:    {parameter_count(channelwise):>12,} parameters")
 print(f"  the bottleneck alone: {parameter_count(official.bottleneck):,} vs {parameter_count(channelwise.bottleneck):,}; "
       f"the whole model {parameter_count(official) / parameter_count(channelwise):.1f}x smaller")
@@ -286,7 +287,7 @@ assert expected_l2(mean_guess) < expected_l2(phase_a)
 
 # %% [markdown]
 # The grey average has half the expected L2 error of either sharp answer, so an L2-trained network
-# learns to paint grey, the blur of seed 000's slides. An **adversarial** loss changes the target:
+# learns to paint grey, the blur Pathak et al. (2016, Sec. 3.2) describe for L2 alone. An **adversarial** loss changes the target:
 # a discriminator learns to tell painted regions from real ones, and the encoder-decoder is
 # rewarded for fooling it, which a flat average does not. The Context Encoder's loss is
 #
@@ -357,12 +358,20 @@ for name in tasks:
     assert_beats(scores, name, "mean colour")
 
 # %%
-sharp = {name: float(high_frequency_energy(s.outputs, ce_test["mask"]).mean()) for name, s in scores.items()}
-truth_sharp = float(high_frequency_energy(ce_test["image"], ce_test["mask"]).mean())
-print("detail inside the hole (mean |Laplacian| away from the hole's edge; the truth has "
-      f"{truth_sharp:.3f}):")
-for name, v in sharp.items():
-    print(f"  {name:<22} {v:.3f}  ({v / truth_sharp:.0%} of the truth's)")
+# Detail = mean |Laplacian| inside the hole, away from its edge, as a share of the truth's. The
+# Laplacian also counts the period-2 checkerboard of the decoder's stride-2 transposed convolutions,
+# so the second column measures it after a 2x2 box filter, which flattens any period-2 pattern.
+def detail(images, ignore_period_2=False):
+    return float(high_frequency_energy(images, ce_test["mask"], ignore_period_2=ignore_period_2).mean())
+
+
+sharp = {name: detail(s.outputs) for name, s in scores.items()}
+coarse = {name: detail(s.outputs, ignore_period_2=True) for name, s in scores.items()}
+truth_sharp, truth_coarse = detail(ce_test["image"]), detail(ce_test["image"], ignore_period_2=True)
+print(f"detail inside the hole, as a share of the truth's ({truth_sharp:.3f} and {truth_coarse:.3f})")
+print(f"  {'':<22} {'all |Laplacian|':>16} {'period 2 removed':>17}")
+for name in scores:
+    print(f"  {name:<22} {sharp[name] / truth_sharp:>16.0%} {coarse[name] / truth_coarse:>17.0%}")
 assert sharp["CE, L2 only"] < sharp["CE, L2 + adversarial"]
 assert scores["CE, L2 only"].psnr > scores["CE, L2 + adversarial"].psnr
 
@@ -377,13 +386,15 @@ fig = show_rows({"input": ce_test["image"][show] * (1 - ce_test["mask"][show]),
 # shapes of the context. In a CPU-sized run they do not yet reach the classical methods on these
 # small, texture-rich images (biharmonic inpainting and PatchMatch are strong here); the papers
 # train for days on a GPU. The comparison between the two is the point: the model trained with
-# L2 only has the better PSNR and the *less* detail: it paints the average of what could be there,
-# a smooth fill with a fraction of the truth's texture. Adding the adversarial loss
+# L2 only has the better PSNR and the *less* detail: it paints the average of what could be there.
+# Its plain |Laplacian| can still exceed PatchMatch's, because that measure also counts the faint
+# checkerboard of the decoder's transposed convolutions (zoom into its fills); the second column,
+# with every period-2 pattern removed, counts only texture coarser than 2 px. Adding the adversarial loss
 # (weighted only 0.001!) brings texture back and costs some L1 and PSNR, because a sharp guess that
 # is not exactly the truth is penalised twice by a pixel-wise metric (the stripes above). This is
 # why inpainting papers report PSNR and SSIM *and* show pictures, and why the capstone does both.
 #
-# Seed 000 ends the Context Encoder with its weakness: the discriminator looks at the whole
+# The Context Encoder has a weakness that Iizuka et al. (2017) address: the discriminator looks at the whole
 # centre at once, so the supervision of local detail is weak, and the network only fills a fixed
 # square. Lecture 09's Global & Local answers both: a fully convolutional network with dilated
 # convolutions for holes anywhere, and a second, *local* discriminator.

@@ -5,7 +5,7 @@
 #
 # The Context Encoder (lecture 08) fills one fixed square in the centre of a 128x128 image, and its
 # single discriminator judges the whole filled region at once, so fine detail gets little
-# supervision. Iizuka, Simo-Serra and Ishikawa (SIGGRAPH 2017, seed 001) change three things:
+# supervision. Iizuka, Simo-Serra and Ishikawa (SIGGRAPH 2017) change three things:
 #
 # * a **fully convolutional completion network** with **dilated convolutions**: no fully connected
 #   layer, so any image size and any hole position, yet every output pixel sees about 300 pixels
@@ -111,7 +111,8 @@ for h, w in [(32, 32), (48, 80)]:
           f"{torch.equal(out * (1 - mask), image * (1 - mask))}")
 
 # %% [markdown]
-# **Why dilation.** Seed 001's Fig. 5 argument, which lecture 01 tested: a pixel in the middle of
+# **Why dilation.** The paper's argument for dilated convolutions (its section on the completion
+# network), which lecture 01 tested: a pixel in the middle of
 # a large hole can only be painted from the context if its receptive field reaches past the hole's
 # border. With lecture 01's receptive-field arithmetic and measurement, for Table 1's geometry:
 
@@ -183,7 +184,7 @@ fig.tight_layout()
 # (averaged over the hole's values on the sigmoid's [0, 1] scale), plus `alpha = 0.0004` times the
 # GAN loss of the context discriminator D. The discriminator is trained to call real images real
 # and completed ones fake (for real images, the local branch sees a random crop, as they have no
-# hole). Training a GAN from scratch is fragile, so the paper (Sec. 3.3) trains in three phases:
+# hole). Training a GAN from scratch is fragile, so the paper trains in three phases:
 #
 # | phase | updates | loss | paper |
 # |---|---|---|---|
@@ -239,7 +240,7 @@ fig.tight_layout()
 # ## 4. Results inside the holes, and Poisson blending
 #
 # A network's colours inside the hole are rarely exactly those of the context: a faint seam shows
-# where the hole was (seed 001, Fig. 9). The paper post-processes with fast marching and
+# where the hole was (the paper shows results with and without post-processing). The paper post-processes with fast marching and
 # **Poisson blending** (Pérez et al. 2003): keep the *gradients* of the network's output inside
 # the hole, but solve for the colours so that they meet the known pixels at the hole's border.
 # `course_lib.inpainting.blending.poisson_blend` solves that sparse linear system with SciPy. On a
@@ -271,7 +272,7 @@ methods = {
 }
 scores = compare(methods, test)
 print(format_table(scores, baseline="mean colour", title=f"rectangular holes, {len(test['image'])} held-out images"))
-assert_beats(scores, "Global & Local + Poisson", "mean colour")  # the paper's method: network + Sec. 3.4
+assert_beats(scores, "Global & Local + Poisson", "mean colour")  # the paper's method: network + post-processing
 raw, blend, mean_fill_scores = scores["Global & Local"], scores["Global & Local + Poisson"], scores["mean colour"]
 print(f"raw network vs mean colour: L1 {raw.l1 - mean_fill_scores.l1:+.4f}, PSNR {raw.psnr - mean_fill_scores.psnr:+.2f} dB;"
       f" Poisson blending changes the raw network's L1 by {blend.l1 - raw.l1:+.4f} and PSNR by {blend.psnr - raw.psnr:+.2f} dB")
@@ -286,7 +287,7 @@ assert blend.l1 < raw.l1 and blend.psnr > raw.psnr
 # on its own the raw network is not better than pasting the mean colour (the printed line above).
 # Poisson blending changes only a smooth correction (the hole's border values come from the
 # context, the gradients from the network), and it brings the largest gain of the table: most of
-# the short-run network's error is that colour level, the seam of the paper's Fig. 9. With the paper's
+# the short-run network's error is that colour level, the seam that the paper's post-processing hides. With the paper's
 # post-processing, the method beats the mean colour inside the holes (asserted). Biharmonic
 # inpainting and PatchMatch remain ahead at this size and budget; a fair comparison with the
 # full training budget is the capstone's job (lecture 12, `COURSE_MODE=full`).
@@ -313,7 +314,7 @@ fig = show_rows(rows, value_range=(-1, 1), scale=1.3)
 # %% [markdown]
 # ## 5. Where it fails
 #
-# Seed 001 lists two failure cases (Fig. 13): holes at the **border** of the image, which have
+# Iizuka et al. (2017) discuss two kinds of failure with their limitations: holes at the **border** of the image, which have
 # context on fewer sides, and **complex scenes**, where the content of the hole cannot be guessed.
 # Both show up in the per-image errors of the trained network:
 
@@ -345,8 +346,8 @@ fig = show_rows({"input": test["image"][worst] * (1 - test["mask"][worst]),
 # smooth average where the truth has detail it cannot know, and the error is larger (asserted
 # above); the six worst completions are shown with their truth. Holes touching the border have a
 # larger error too, but only a few of the 32 held-out holes touch it, so that estimate is noisy;
-# the paper's Fig. 13 shows the case at 256 px. The paper adds a
-# third limit (Fig. 14): a network only paints what its training data contained, so a model
+# the paper's failure examples show the case at larger sizes. The paper adds a
+# third limit: a network only paints what its training data contained, so a model
 # trained on Places2 scenes cannot complete a face, and one trained on faces cannot complete a
 # street.
 #

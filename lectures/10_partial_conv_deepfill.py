@@ -57,6 +57,7 @@ from course_lib.inpainting.deepfill_v2 import (
     WithSketch,
     edge_sketch,
     largest_singular_value,
+    sn_patchgan_d_loss,
 )
 from course_lib.inpainting.freeform import (
     MEASURED_HOLE_RATIO_256,
@@ -391,7 +392,8 @@ fig = show_images(torch.stack(panels), value_range=(0, 1), ncols=5, scale=2.0,
 
 # %% [markdown]
 # DeepFill v1 trains this two-stage network with a *spatially discounted* L1 in the hole (pixel
-# weights `0.99 ** distance to the nearest known pixel`: the centre of a large hole is
+# weights `gamma ** distance to the nearest known pixel`, gamma = 0.99 in the paper and below, 0.9
+# in the release's configuration and in `DeepFillV1Task`: the centre of a large hole is
 # ambiguous, so it is penalised less) and two WGAN-GP critics for rectangular holes. DeepFill v2
 # keeps the attention, replaces every convolution by a gated one, and replaces both critics with a
 # single discriminator that works for any hole shape.
@@ -410,10 +412,14 @@ print("spatial discount along the middle row of a 16x16 hole:", [round(float(v),
 # overlapping patch, each seeing most of the image: no separate global and local discriminators
 # are needed, whatever the hole's shape. Two ingredients keep this GAN stable:
 #
-# * **spectral normalisation** (Miyato et al. 2018): every weight matrix is divided by its largest
-#   singular value, estimated by one step of power iteration per forward pass, so each layer is
-#   1-Lipschitz (`torch.nn.utils.parametrizations.spectral_norm`);
-# * the **hinge loss**: `L_D = E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]`, `L_G = -E[D(G(z))]`.
+# * **spectral normalisation** (Miyato et al. 2018): every weight matrix (a kernel reshaped to
+#   C_out x (C_in k k)) is divided by its largest singular value, estimated by one step of power
+#   iteration per forward pass (`torch.nn.utils.parametrizations.spectral_norm`). For a convolution
+#   this makes the layer only *approximately* 1-Lipschitz: the reshaped matrix's norm is not the
+#   operator norm of the convolution (which can be up to k times larger for stride 1), and Miyato
+#   et al. use it as a cheap approximation that keeps every layer's scale in check;
+# * the **hinge loss**: `L_D = E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]`, `L_G = -E[D(G(z))]`. The
+#   release halves `L_D` (neuralgym's `gan_hinge_loss`), and so does `sn_patchgan_d_loss`.
 
 # %%
 torch.manual_seed(0)
@@ -432,7 +438,7 @@ print("largest singular value per layer, spectrally normed:", [round(s, 3) for s
 assert all(abs(s - 1) < 0.05 for s in sn_sigmas), "spectral norm keeps sigma_max near 1"
 
 scores_real, scores_fake = torch.tensor([2.0, 0.5, -0.3]), torch.tensor([-2.0, 0.2, 1.5])
-print(f"hinge loss, D: {float(discriminator_loss(scores_real, scores_fake, 'hinge')):.3f} "
+print(f"hinge loss, D (the release's, halved): {float(sn_patchgan_d_loss(scores_real, scores_fake)):.3f} "
       f"(real scores above 1 and fake below -1 cost nothing); G: {float(generator_loss(scores_fake, 'hinge')):.3f}")
 
 # %% [markdown]
@@ -504,8 +510,8 @@ rows = {"input": (truth * known + hole)[show], **{k: v[show] for k, v in results
 fig = show_rows(rows, value_range=(-1, 1), suptitle="held-out crops, free-form holes (white in the input)")
 
 # %% [markdown]
-# In the DeepFill v2 panel, D's hinge loss stays near 2, the value when real and completed images
-# both score about 0: in 80 adversarial steps with a falling learning rate the discriminator does
+# In the DeepFill v2 panel, D's hinge loss stays near 1, the value of the release's halved loss
+# (0.5 x (1 + 1)) when real and completed images both score about 0: in 80 adversarial steps with a falling learning rate the discriminator does
 # not yet tell them apart, so the adversarial term barely acts here; full mode trains it for real.
 #
 # In quick mode both networks are far from the papers' results (minutes of CPU instead of days of

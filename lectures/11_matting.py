@@ -84,8 +84,9 @@ from course_lib.widgets import CompositingExplorer, TrimapExplorer
 #
 # $$ C = \alpha F + (1 - \alpha) B, $$
 #
-# with $F$ the strand's colour and $B$ the wall's (Porter & Duff 1984; this is the equation of
-# the seed slides). $\alpha$, the **matte**, is 1 on the opaque foreground, 0 on the background
+# with $F$ the strand's colour and $B$ the wall's (Porter & Duff 1984; the *compositing equation*
+# that Levin, Lischinski and Weiss 2008 start from, their Eq. 1). $\alpha$, the **matte**, is 1 on
+# the opaque foreground, 0 on the background
 # and fractional on hair, motion blur, semi-transparent fabric and every anti-aliased edge.
 #
 # The course renders its own foregrounds, so their $\alpha$ is known exactly: a body with a
@@ -379,7 +380,7 @@ fig = show_rows({"image": test["image"][show], "trimap": test["trimap"][show],
 # %% [markdown]
 # ## 7. Background replacement without a halo
 #
-# The seed slides end with the applications: portrait cut-out, background replacement, ID photos.
+# Matting's everyday applications are portrait cut-out, background replacement and ID photos.
 # An ID photo must often change its backdrop (blue to red or white). With the predicted
 # $\alpha$, the new photo is $\alpha F + (1 - \alpha) B_{new}$, but that needs the object's own
 # colour $F$. Using the photo itself as $F$ keeps the old background inside every soft pixel:

@@ -138,7 +138,7 @@ fig = show_rows({"training image": torch.stack([it["image"] for it in items]),
 # * **Partial convolution** uses the paper's U-Net, with its encoder stopping at 2x2 as at 512 px.
 #   Its loss has a valid term, a hole term (x6), a total-variation term, and perceptual and style
 #   terms on VGG-16 features. Quick mode leaves out the last two (see the cost below): offline, the
-#   course's VGG is a random network (lecture 05), whose features know nothing of ImageNet.
+#   course's VGG is a random network (lecture 02), whose features know nothing of ImageNet.
 # * **DeepFill v2** is the release's *unguided* model (no sketch channel): at test time a sketch
 #   made from the ground truth's edges would give the answer away. Quick mode uses lecture 10's
 #   recipe: L1 alone for the first 3/4 of the budget (the discriminator is useless while the

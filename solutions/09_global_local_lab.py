@@ -207,5 +207,5 @@ print(f"logits for {tuple(filled.shape)} images and {tuple(crops.shape)} crops: 
 # is what many re-implementations do). Near the border a hole has context on fewer sides: the
 # completion network has less to continue from, and the clamped crop is no longer centred on the
 # hole, so part of the local discriminator's view is context rather than completion. The paper
-# lists holes at the image border among its failure cases (seed 001, Fig. 13).
+# lists holes at the image border among its failure cases (Iizuka et al. 2017, discussion of limitations).
 # <!-- END SOLUTION -->

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.inpainting.deepfill_v1 import (
+    PAPER_GAMMA,
+    RELEASE_GAMMA,
     DeepFillV1Generator,
     DeepFillV1Task,
     distance_to_known,
@@ -21,6 +23,7 @@ from course_lib.inpainting.deepfill_v2 import (
     WithSketch,
     edge_sketch,
     largest_singular_value,
+    sn_patchgan_d_loss,
 )
 from course_lib.train import Phase
 
@@ -179,6 +182,17 @@ def test_spatial_discount_is_gamma_to_the_distance():
     assert w[4, 4] == 0.125 and w[2, 4] == 0.5 and w[0, 0] == 0
 
 
+def test_v1_task_uses_the_releases_gamma():
+    # Yu et al. 2018, Sec. 3.1: gamma = 0.99; the release's inpaint.yml: SPATIAL_DISCOUNTING_GAMMA 0.9.
+    assert (PAPER_GAMMA, RELEASE_GAMMA) == (0.99, 0.9)
+    task = DeepFillV1Task(DeepFillV1Generator(cnum=4))
+    assert task.gamma == RELEASE_GAMMA
+    hole = torch.zeros(1, 1, 9, 9)
+    hole[..., 2:7, 2:7] = 1
+    assert float(spatial_discount(hole)[0, 0, 4, 4]) == pytest.approx(0.99**3)  # the paper's formula
+    assert float(spatial_discount(hole, task.gamma)[0, 0, 4, 4]) == pytest.approx(0.9**3)
+
+
 def test_edge_sketch_marks_edges():
     image = -torch.ones(3, 32, 32)
     image[:, :, 16:] = 1  # a vertical step edge
@@ -217,6 +231,27 @@ def test_training_steps_run_and_reduce_the_l1_loss():
     assert np.isfinite(float(losses["gan"].detach()))
 
 
+def test_d_loss_is_the_releases_halved_hinge():
+    # JiahuiYu/generative_inpainting uses neuralgym's gan_hinge_loss:
+    # d_loss = 0.5 * mean(relu(1 - pos)) + 0.5 * mean(relu(1 + neg)).
+    real, fake = torch.tensor([2.0, 0.5, -0.3]), torch.tensor([-2.0, 0.2, 1.5])
+    expected = 0.5 * ((0 + 0.5 + 1.3) / 3 + (0 + 1.2 + 2.5) / 3)
+    assert float(sn_patchgan_d_loss(real, fake)) == pytest.approx(expected)
+    # at chance (every score 0) it is 0.5 * (1 + 1) = 1, the level lecture 10's D curve sits at
+    assert float(sn_patchgan_d_loss(torch.zeros(4, 16), torch.zeros(4, 16))) == pytest.approx(1.0)
+    torch.manual_seed(0)
+    task = DeepFillV2Task(DeepFillV2Generator(cnum=8, guided=False), SNPatchGAN(4, 8))
+    task.D.eval()  # no power iteration between the calls below, so D gives the same scores
+    batch = {"image": torch.rand(2, 3, 32, 32) * 2 - 1, "mask": torch.zeros(2, 1, 32, 32)}
+    batch["mask"][..., 8:20, 8:20] = 1
+    out = task.forward_step(batch, Phase("adversarial", 1))
+    with torch.no_grad():
+        d = task.update_loss("D", batch, out, Phase("adversarial", 1))
+        real = task.D(task._d_input(batch["image"], batch))
+        fake = task.D(task._d_input(out["completed"], batch))
+    assert float(d["loss"]) == pytest.approx(float(sn_patchgan_d_loss(real, fake)))
+
+
 def test_open_gates_keep_the_signal_through_the_gated_stack():
     # The release's Glorot initialisation shrinks the signal ~0.3x per gated layer: an untrained
     # generator outputs ~1e-8. open_gates (He features, gate biases 2) keeps it of order 0.1.
@@ -237,7 +272,7 @@ def test_open_gates_keep_the_signal_through_the_gated_stack():
         DeepFillV2Generator(cnum=8, init="kaiming")
 
 
-@pytest.mark.parametrize("model", ["pconv", "deepfill_v1", "deepfill_v2"])
+@pytest.mark.parametrize("model", ["pconv", "deepfill_v1", "deepfill_v2", "deepfill_v2_guided"])
 def test_recipes_are_registered_and_their_quick_preset_trains(model):
     from course_lib.train import Trainer
     from course_lib.train.cli import RECIPES, load_recipe
@@ -250,3 +285,22 @@ def test_recipes_are_registered_and_their_quick_preset_trains(model):
     phases = None if recipe.phases is None else [type(p)(p.name, 1, p.updates, p.options) for p in recipe.phases]
     history = Trainer(recipe.task, recipe.data, config, phases=phases).fit()
     assert all(np.isfinite(v).all() for v in history.values.values())
+
+
+@pytest.mark.parametrize("preset", ["quick", "paper"])
+def test_deepfill_v2_recipe_is_the_unguided_release_and_the_guided_one_says_so(preset):
+    # The release's inpaint.yml trains without sketches (guided: False): 5 generator input channels,
+    # D on image + mask. The sketch-guided model of the paper is the separate deepfill_v2_guided.
+    from course_lib.train.cli import load_recipe
+
+    release = load_recipe("deepfill_v2")(preset, None)
+    assert release.task.G.guided is False and release.task.D.in_channels == 4
+    assert "sketch" not in release.data[0]
+    assert "unguided" in release.description and "guided (sketch" not in release.description
+    guided = load_recipe("deepfill_v2_guided")(preset, None)
+    assert guided.task.G.guided is True and guided.task.D.in_channels == 5
+    assert guided.data[0]["sketch"].shape[0] == 1
+    assert "user-guided" in guided.description
+    if preset == "paper":
+        assert "release's unguided model" in release.description
+        assert sum(p.numel() for p in release.task.G.parameters()) == 4_052_478  # the release's widths

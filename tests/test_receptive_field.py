@@ -20,7 +20,8 @@ from course_lib.receptive_field import (
 
 
 def test_dilated_3x3_covers_5x5_and_7x7():
-    # Seed 001 (Global & Local article), fig. 4: 3x3 with dilation 2 -> 5x5, dilation 3 -> 7x7.
+    # A 3x3 kernel with dilation d spans (3 - 1) * d + 1 pixels: 5x5 for d = 2, 7x7 for d = 3
+    # (Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016).
     assert receptive_field([LayerSpec(3, dilation=2)]).size == 5
     assert receptive_field([LayerSpec(3, dilation=3)]).size == 7
     assert kernel_footprint(3, 2).shape == (5, 5) and kernel_footprint(3, 2).sum() == 9
@@ -40,6 +41,26 @@ def test_patchgan_is_70x70_with_30x30_outputs():
     net = network_from_specs(specs, in_channels=6)
     assert net(torch.zeros(1, 6, 256, 256)).shape[-2:] == (30, 30)
     assert empirical_receptive_field(net, 256).size == (70, 70)
+
+
+@pytest.mark.parametrize("layer, size", [("relu4_1", 68), ("relu5_1", 156), ("relu5_4", 252)])
+def test_vgg19_receptive_fields(layer, size):
+    # VGG-19 (Simonyan & Zisserman, ICLR 2015, Table 1, configuration E): 3x3 convolutions with
+    # padding 1 in five blocks of 2, 2, 4, 4, 4, each followed by 2x2 max pooling with stride 2.
+    # By hand: in block b the jump is 2**(b-1), so each conv adds 2 * 2**(b-1) and the pool 2**(b-1):
+    # relu5_1 = 1 + 5*1 + 5*2 + 9*4 + 9*8 + 2*16 = 156 and relu5_4 = 156 + 3 * 32 = 252.
+    # Lecture 02 prints these numbers.
+    from course_lib.style.vgg import build_features, layer_names
+
+    names, features = layer_names("vgg19"), build_features("vgg19")
+    assert receptive_field(layers_from_module(features[: names.index(layer) + 1])).size == size
+    # the same geometry written as specs, independent of the module walk
+    specs = []
+    for n_convs in (2, 2, 4, 4, 4):
+        specs += [LayerSpec(3, padding=1)] * n_convs + [LayerSpec(2, stride=2)]
+    b, c = int(layer[4]), int(layer[6])
+    upto = sum((2, 2, 4, 4, 4)[: b - 1]) + (b - 1) + c  # convs and pools before it, plus itself
+    assert receptive_field(specs[:upto]).size == size
 
 
 def test_layers_from_module_reads_convs_and_pools_and_skips_pointwise():

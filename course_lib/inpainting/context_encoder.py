@@ -2,7 +2,7 @@
 
 An encoder compresses the image around a missing centre into a feature vector; a decoder paints
 the centre from it. Trained with L2 alone it paints the *mean* of all plausible centres, a blur;
-an adversarial loss pushes it to paint one sharp, plausible centre instead (seed 000). The loss is
+an adversarial loss pushes it to paint one sharp, plausible centre instead (Pathak et al. 2016, Sec. 3.2). The loss is
 
     L = lambda_rec * L_rec + lambda_adv * L_adv,   lambda_rec = 0.999, lambda_adv = 0.001,
 
@@ -15,8 +15,8 @@ overlapPred=4 fineSize=128``):
 
 * **encoder** = DCGAN's discriminator: 4x4 stride-2 convolutions ``nef, nef, 2nef, 4nef, 8nef``
   (128 -> 4x4; no batch norm on the first), leaky ReLU 0.2;
-* **bottleneck**: the official code uses a 4x4 convolution to ``nBottleneck = 4000`` units, a
-  fully connected layer in disguise (``bottleneck="fc"``). The paper's Sec. 3.1 proposes the
+* **bottleneck**: the official code uses a 4x4 convolution to ``nBottleneck`` units (4000 in the
+  README's training command; ``train.lua``'s default is 100), a fully connected layer in disguise (``bottleneck="fc"``). The paper's Sec. 3.1 proposes the
   **channel-wise fully connected** layer: each of the m feature maps (n x n) is fully connected
   to itself only (m n^4 instead of m^2 n^4 weights), followed by a 1x1 convolution that mixes
   the channels (``bottleneck="channelwise"``, the course's quick default: 32x fewer weights);
@@ -118,7 +118,8 @@ class ContextEncoder(nn.Module):
         nef, ngf: encoder/decoder widths (64 in ``train.lua``).
         bottleneck: ``"fc"`` (``train.lua``: 4x4 conv to ``n_bottleneck`` units) or
             ``"channelwise"`` (the paper's channel-wise FC).
-        n_bottleneck: units of the ``"fc"`` bottleneck (4000 in the README's training command).
+        n_bottleneck: units of the ``"fc"`` bottleneck (4000 in the README's training command;
+            ``train.lua``'s default is 100).
         output: ``"center"``: the (S/2 x S/2) centre (``train.lua``); ``"full"``: the whole image
             (``train_random.lua``).
 

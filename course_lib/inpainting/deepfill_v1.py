@@ -17,12 +17,18 @@ neighbour + 3x3 conv (``gen_deconv``); outputs are clipped to [-1, 1]. With the 
   *copy* features from the known region; the two are concatenated and decoded.
 
 The training loss of the course is the release's reconstruction part: a *spatially discounted* L1
-on the hole (weight ``gamma ** l`` for a pixel ``l`` pixels from the nearest known pixel, Sec. 3.1,
-gamma = 0.99 in the paper) plus an L1 on the known region, each for both stages (the coarse
+on the hole (weight ``gamma ** l`` for a pixel ``l`` pixels from the nearest known pixel, Sec. 3.1)
+plus an L1 on the known region, each for both stages (the coarse
 stage weighted by 1.2 as in ``inpaint.yml``: ``COARSE_L1_ALPHA``, ``L1_LOSS_ALPHA``,
 ``AE_LOSS_ALPHA`` = 1.2). The release adds WGAN-GP critics on the whole image and on the
 rectangle around the hole (weight 0.001); they need rectangular holes and are not part of the
 course's v1 (DeepFill v2 below replaces them with SN-PatchGAN, which works for any mask).
+
+**gamma.** The paper (Sec. 3.1) sets the discount to 0.99; the release's ``inpaint.yml`` sets
+``SPATIAL_DISCOUNTING_GAMMA`` to 0.9, which weights the inside of a hole far less (0.9 ** 32 = 0.03
+against 0.99 ** 32 = 0.72). :class:`DeepFillV1Task` follows the release, so it defaults to
+:data:`RELEASE_GAMMA`; :func:`spatial_discount` alone, the paper's formula, defaults to
+:data:`PAPER_GAMMA`.
 """
 
 from __future__ import annotations
@@ -145,7 +151,12 @@ def distance_to_known(hole: torch.Tensor) -> torch.Tensor:
     return distance
 
 
-def spatial_discount(hole: torch.Tensor, gamma: float = 0.99) -> torch.Tensor:
+#: the spatial discount of the paper (Yu et al. 2018, Sec. 3.1) and of the release's inpaint.yml
+PAPER_GAMMA = 0.99
+RELEASE_GAMMA = 0.9
+
+
+def spatial_discount(hole: torch.Tensor, gamma: float = PAPER_GAMMA) -> torch.Tensor:
     """The spatially discounted weights of Yu et al. 2018 (Sec. 3.1): ``gamma ** l`` in the hole, 0 outside.
 
     Pixels near the border of the hole are constrained by their neighbours and get weights near 1;
@@ -160,11 +171,12 @@ class DeepFillV1Task(TrainingTask):
     ``loss = 1.2 * (1.2 * L1_disc(stage1) + L1_disc(stage2)) + 1.2 * (1.2 * L1_known(stage1) + L1_known(stage2))``
     where ``L1_disc`` is the spatially discounted L1 over the hole (mean over the hole's pixels)
     and ``L1_known`` the L1 over the known pixels (mean over them), as the release's ``l1_loss``
-    and ``ae_loss`` with ``COARSE_L1_ALPHA = L1_LOSS_ALPHA = AE_LOSS_ALPHA = 1.2``.
+    and ``ae_loss`` with ``COARSE_L1_ALPHA = L1_LOSS_ALPHA = AE_LOSS_ALPHA = 1.2``. The discount
+    ``gamma`` is the release's too, 0.9 (the paper's 0.99 is ``gamma=PAPER_GAMMA``).
     """
 
     def __init__(self, generator: DeepFillV1Generator | None = None, lr: float = 1e-4,
-                 betas: tuple[float, float] = (0.5, 0.9), alpha: float = 1.2, gamma: float = 0.99) -> None:
+                 betas: tuple[float, float] = (0.5, 0.9), alpha: float = 1.2, gamma: float = RELEASE_GAMMA) -> None:
         super().__init__()
         self.G = generator or DeepFillV1Generator()
         self.lr, self.betas, self.alpha, self.gamma = lr, betas, alpha, gamma
@@ -225,5 +237,5 @@ def recipe(preset: str, data: str | None = None) -> Any:
                   description="DeepFill v1 (release: cnum 32), 256x256, 128x128 boxes, reconstruction losses")
 
 
-__all__: Sequence[str] = ["tf_init", "gen_conv", "UpConv", "DeepFillV1Generator", "distance_to_known", "spatial_discount",
+__all__: Sequence[str] = ["PAPER_GAMMA", "RELEASE_GAMMA", "tf_init", "gen_conv", "UpConv", "DeepFillV1Generator", "distance_to_known", "spatial_discount",
                           "DeepFillV1Task", "recipe"]

@@ -3,7 +3,7 @@
 Yu, Lin, Yang, Shen, Lu, Huang, "Free-Form Image Inpainting with Gated Convolution", ICCV 2019, and
 the official release (JiahuiYu/generative_inpainting v2.0.0: ``inpaint_ops.py`` ``gen_conv``,
 ``gen_deconv``, ``dis_conv``; ``inpaint_model.py`` ``build_inpaint_net``,
-``build_sn_patch_gan_discriminator``, ``build_graph_with_losses``; ``train.py``; seed article 002).
+``build_sn_patch_gan_discriminator``, ``build_graph_with_losses``; ``train.py``).
 
 **Gated convolution** (Sec. 3.2): one convolution computes twice the channels; half are features,
 half are gates, and the output is ``activation(features) * sigmoid(gates)``. Partial convolution's
@@ -12,8 +12,8 @@ per-channel* mask, and a user's sketch is just another input channel the gates l
 
 **Widths of the release.** ``gen_conv(x, cnum)`` convolves to ``cnum`` channels and splits them,
 so a layer written with ``cnum`` channels *outputs* ``cnum / 2`` features. With ``cnum = 48`` the
-generator's widths are 24, 48, 96 (not 48, 96, 192 as in ports that double the convolution, such
-as seed 002's); :class:`DeepFillV2Generator` keeps the release's arithmetic, and
+generator's widths are 24, 48, 96 (not 48, 96, 192 as in ports that double the convolution);
+:class:`DeepFillV2Generator` keeps the release's arithmetic, and
 ``tests/test_deepfill.py`` checks its parameter count.
 
 **Upsampling.** The release's ``gen_deconv`` is nearest-neighbour upsampling by 2 followed by a
@@ -29,6 +29,8 @@ the paper's user-guided model has them (6 channels).
 
 **Loss.** L1 on both stages' outputs over the whole image (weight 1) plus the SN-PatchGAN hinge
 loss (weight 1): nothing else (no perceptual or style loss). Adam, lr 1e-4, betas (0.5, 0.999).
+D's hinge loss is the release's (neuralgym ``gan_hinge_loss``), half the usual one:
+:func:`sn_patchgan_d_loss`.
 """
 
 from __future__ import annotations
@@ -271,12 +273,21 @@ class SNPatchGAN(nn.Module):
     """SN-PatchGAN (Sec. 3.3; the release's ``build_sn_patch_gan_discriminator``).
 
     Six 5x5 stride-2 convolutions with spectral normalisation (``torch.nn.utils.parametrizations.
-    spectral_norm``), channels ``cnum * (1, 2, 4, 4, 4, 4)`` (64 ... 256), each followed by leaky
+    spectral_norm``: each kernel reshaped to a (C_out, C_in * k * k) matrix is divided by that
+    matrix's largest singular value), channels ``cnum * (1, 2, 4, 4, 4, 4)`` (64 ... 256), each followed by leaky
     ReLU 0.2 (the last one too, as ``dis_conv`` does), then flattened: (N, C, H, W) -> (N, 256 *
     H/64 * W/64) scores, one per patch; each score's receptive field covers most of a 256x256
     input, so no separate global discriminator is needed.
 
     ``in_channels``: image (3) + mask (1, ``gan_with_mask``) + sketch (1 when guided).
+
+    The normalisation bounds each convolution's Lipschitz constant only *approximately*: the
+    largest singular value of the reshaped kernel is not the operator norm of the convolution as a
+    map between images. For a stride-1 k x k convolution the operator norm can be up to k times
+    larger, because each input pixel enters k * k outputs (Tsuzuku, Sato & Sugiyama, "Lipschitz-
+    Margin Training", NeurIPS 2018). Miyato et al. (ICLR 2018) normalise the reshaped matrix as a
+    cheap approximation: it keeps every layer's scale in check, which is what stabilises
+    training, without a guaranteed Lipschitz bound.
     """
 
     def __init__(self, in_channels: int = 5, cnum: int = 64) -> None:
@@ -303,7 +314,11 @@ class SNPatchGAN(nn.Module):
 
 
 def largest_singular_value(conv: nn.Conv2d) -> float:
-    """The spectral norm of a conv's (effective) weight reshaped to (C_out, C_in * k * k)."""
+    """The spectral norm of a conv's (effective) weight reshaped to (C_out, C_in * k * k).
+
+    This is the quantity spectral normalisation sets to 1; it approximates, but does not bound,
+    the operator norm of the convolution itself (see :class:`SNPatchGAN`).
+    """
     return float(torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2))
 
 
@@ -343,10 +358,23 @@ class WithSketch(Dataset):
 
 
 # --------------------------------------------------------------------------- training
+def sn_patchgan_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The release's hinge loss for D: ``0.5 * (mean(relu(1 - real)) + mean(relu(1 + fake)))``.
+
+    neuralgym's ``gan_hinge_loss`` (used by JiahuiYu/generative_inpainting's
+    ``build_graph_with_losses``) halves the sum of the two terms, so the loss is about 1 when D
+    scores real and completed images alike near 0 (the usual hinge loss, Lim & Ye 2017, as
+    :func:`course_lib.losses.discriminator_loss` computes it, would be about 2). The factor halves
+    D's gradients; with Adam, which divides by the gradients' scale, training barely changes.
+    """
+    return 0.5 * discriminator_loss(real_scores, fake_scores, "hinge")
+
+
 class DeepFillV2Task(TrainingTask):
     """DeepFill v2's training (``build_graph_with_losses``): updates ``"D"`` then ``"G"`` every step.
 
-    * D: hinge loss on SN-PatchGAN scores of real images and of completed images (detached), both
+    * D: the release's hinge loss (:func:`sn_patchgan_d_loss`, half the usual one) on SN-PatchGAN
+      scores of real images and of completed images (detached), both
       with the mask (and the sketch inside the hole, when guided) as extra channels;
     * G: ``l1_weight * (|x - stage1| + |x - stage2|)`` (means over the whole image) plus
       ``gan_weight *`` the hinge generator loss ``-D(completed)``.
@@ -400,7 +428,7 @@ class DeepFillV2Task(TrainingTask):
         if name == "D":
             real = self.D(self._d_input(batch["image"], batch))
             fake = self.D(self._d_input(out["completed"].detach(), batch))
-            return {"loss": discriminator_loss(real, fake, "hinge"), "real": real.mean(), "fake": fake.mean()}
+            return {"loss": sn_patchgan_d_loss(real, fake), "real": real.mean(), "fake": fake.mean()}
         target = batch["image"]
         # hole_weight = 1: the release's L1 over the whole image; > 1 stresses the hole pixels.
         weight = 1.0 + (self.hole_weight - 1.0) * batch["mask"]
@@ -428,8 +456,16 @@ class DeepFillV2Task(TrainingTask):
         return torch.cat([batch["image"] * (1 - batch["mask"]), self.complete(batch), batch["image"]])
 
 
-def recipe(preset: str, data: str | None = None) -> Any:
-    """``python -m course_lib.train deepfill_v2``: quick = 64 px photos, cnum 16; paper = the release's setup."""
+def recipe(preset: str, data: str | None = None, guided: bool = False) -> Any:
+    """``python -m course_lib.train deepfill_v2``: the release's *unguided* model (no sketch channel).
+
+    quick = 64 px photos, cnum 16; paper = the release's setup (``inpaint.yml``: ``guided: False``,
+    cnum 48, SN-PatchGAN 64 on image + mask, hinge, lr 1e-4, 256x256 strokes + box).
+    ``guided=True`` (the recipe ``deepfill_v2_guided``, :func:`recipe_guided`) trains the paper's
+    user-guided variant instead: a sketch channel in the generator and the discriminator, with edges
+    of the ground truth inside the hole as the sketch (the paper's HED edges; Canny here, see
+    :func:`edge_sketch`).
+    """
     from course_lib.inpainting.data import MaskedImages
     from course_lib.inpainting.freeform import free_form_mask
     from course_lib.inpainting.partial_conv import _recipe_images
@@ -440,17 +476,29 @@ def recipe(preset: str, data: str | None = None) -> Any:
     images = _recipe_images(data, size, preset)
     masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=preset != "quick"), seed=0,
                           value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
+    # D sees image + mask (+ the sketch inside the hole when guided): 4 or 5 channels.
+    d_channels = 5 if guided else 4
+    dataset = WithSketch(masked) if guided else masked
+    variant = "user-guided (sketch)" if guided else "unguided"
     if preset == "quick":
-        task = DeepFillV2Task(DeepFillV2Generator(cnum=16, init="open"), SNPatchGAN(5, cnum=16), lr=1e-3, gan_weight=0.1)
+        task = DeepFillV2Task(DeepFillV2Generator(cnum=16, guided=guided, init="open"), SNPatchGAN(d_channels, cnum=16),
+                              lr=1e-3, gan_weight=0.1)
         phases = [Phase("l1 warm-up", 150, updates=("G",)), Phase("sn-patchgan", 150)]
-        return Recipe(task, WithSketch(masked), TrainConfig(batch_size=8, log_every=50, sample_every=150), phases=phases,
-                      description="DeepFill v2 (cnum 16, guided, open gates), 64x64 bundled photos, free-form masks; "
-                                  "L1 warm-up, then L1 + 0.1 x SN-PatchGAN hinge")
-    task = DeepFillV2Task(DeepFillV2Generator(cnum=48), SNPatchGAN(5, cnum=64))
-    return Recipe(task, WithSketch(masked), TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
-                  description="DeepFill v2 (release: cnum 48, SN-PatchGAN 64, hinge, lr 1e-4), 256x256, strokes + box")
+        return Recipe(task, dataset, TrainConfig(batch_size=8, log_every=50, sample_every=150), phases=phases,
+                      description=f"DeepFill v2 (cnum 16, {variant}, open gates), 64x64 bundled photos, free-form "
+                                  "masks; L1 warm-up, then L1 + 0.1 x SN-PatchGAN hinge")
+    task = DeepFillV2Task(DeepFillV2Generator(cnum=48, guided=guided), SNPatchGAN(d_channels, cnum=64))
+    label = ("DeepFill v2, the paper's user-guided variant (sketch channel; otherwise the release's settings: "
+             if guided else "DeepFill v2 (the release's unguided model: ")
+    return Recipe(task, dataset, TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
+                  description=label + "cnum 48, SN-PatchGAN 64, hinge, lr 1e-4), 256x256, strokes + box")
+
+
+def recipe_guided(preset: str, data: str | None = None) -> Any:
+    """``python -m course_lib.train deepfill_v2_guided``: the paper's user-guided (sketch) variant of :func:`recipe`."""
+    return recipe(preset, data, guided=True)
 
 
 __all__: Sequence[str] = ["INITS", "open_gates", "GatedConv2d", "GatedUpConv2d", "GatedConvTranspose2d", "CoarseNetV2", "RefineNetV2",
                           "DeepFillV2Generator", "SNPatchGAN", "largest_singular_value", "edge_sketch", "WithSketch",
-                          "DeepFillV2Task", "recipe"]
+                          "sn_patchgan_d_loss", "DeepFillV2Task", "recipe", "recipe_guided"]

@@ -1,6 +1,6 @@
 """Globally and Locally Consistent Image Completion (Iizuka, Simo-Serra & Ishikawa, SIGGRAPH 2017).
 
-Three networks (seed 001 walks through them):
+Three networks (the paper's Sec. 3):
 
 * the **completion network** (:class:`CompletionNetwork`, the paper's Table 1): fully
   convolutional, so it fills images of any size; two stride-2 convolutions, then four dilated

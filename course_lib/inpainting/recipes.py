@@ -25,7 +25,8 @@ def _images(preset: str, data: str | None, size: int, min_side: int, max_side: i
 def context_encoder(preset: str, data: str | None = None) -> Recipe:
     """Context Encoder, centre hole (pathak22/context-encoder ``train.lua``).
 
-    paper: 128 px, nef = ngf = ndf = 64, ``nBottleneck = 4000`` (a fully connected bottleneck),
+    paper: 128 px, nef = ngf = ndf = 64, ``nBottleneck = 4000`` (a fully connected bottleneck; the
+    README's training command, where ``train.lua``'s default is 100),
     ``overlapPred = 4``, ``wtl2 = 0.999``, batch 64, Adam lr 2e-4 (generator 2e-3), ``loadSize 350``;
     the README trains 500 epochs (about 100k iterations on Paris StreetView's 15k images).
     quick: 32 px, widths 16, channel-wise fully connected bottleneck (paper Sec. 3.1), batch 16 (lecture 08).

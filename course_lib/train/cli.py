@@ -83,7 +83,8 @@ RECIPES: dict[str, str] = {
     "global_local": "course_lib.inpainting.recipes:global_local",
     "pconv": "course_lib.inpainting.partial_conv:recipe",
     "deepfill_v1": "course_lib.inpainting.deepfill_v1:recipe",
-    "deepfill_v2": "course_lib.inpainting.deepfill_v2:recipe",
+    "deepfill_v2": "course_lib.inpainting.deepfill_v2:recipe",  # the release's unguided model
+    "deepfill_v2_guided": "course_lib.inpainting.deepfill_v2:recipe_guided",  # the sketch-guided variant
     # topic 11: matting
     "matting": "course_lib.matting.recipes:matting",
 }
