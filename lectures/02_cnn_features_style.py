@@ -56,7 +56,7 @@ from course_lib.viz import show_images, show_rows
 from course_lib.widgets import StyleWeightExplorer
 
 device = setup.device
-SIZE = by_mode(quick=64, full=512)
+SIZE = by_mode(quick=64, gpu=256, full=512)
 print(f"images: {SIZE}x{SIZE} px")
 
 # %% [markdown]
@@ -116,7 +116,7 @@ for name in (*LAYERS, "relu5_4"):
 # the five layers with L-BFGS, the quasi-Newton method the papers use.
 
 # %%
-inv_evals = by_mode(quick=80, full=500)
+inv_evals = by_mode(quick=80, gpu=300, full=500)
 vgg_max = VGGFeatures(layers=LAYERS).to(device)  # max pooling, as the network was trained
 inversions = {}
 for layer in LAYERS:
@@ -204,7 +204,7 @@ print("G / (C*H*W), the feed-forward normalisation:\n", losses.gram_matrix(f, no
 
 # %%
 style = style_image("swirls", SIZE)[None].to(device)
-tex_evals = by_mode(quick=60, full=500)
+tex_evals = by_mode(quick=60, gpu=300, full=500)
 vgg_avg = VGGFeatures(layers=LAYERS[:4], pooling="avg").to(device)  # Gatys: average pooling for synthesis
 textures = {}
 for layer in LAYERS[:4]:
@@ -252,7 +252,7 @@ else:  # the paper's layers
 nst_vgg = VGGFeatures(layers=tuple(dict.fromkeys(style_layers + content_layers)), pooling="avg").to(device)
 ratio = float(f"{balanced_style_weight(nst_vgg, content, style, content_layers, style_layers, balance=20.0):.1g}")
 print(f"beta / alpha = {ratio:g} (rounded to one digit)")
-evals = by_mode(quick=150, full=1000)
+evals = by_mode(quick=150, gpu=500, full=1000)
 start = by_mode(quick="content", full="noise")
 runs = {}
 for optimizer in ("lbfgs", "adam"):
@@ -302,7 +302,7 @@ for name, run in runs.items():
 # have many more positions, so their content loss is larger and needs a larger style weight.
 
 # %%
-layer_evals = by_mode(quick=100, full=500)
+layer_evals = by_mode(quick=100, gpu=300, full=500)
 content_choice = {}
 for layer, weight in [("relu2_1", 16 * ratio), ("relu4_1", ratio)]:
     ext = VGGFeatures(layers=tuple(dict.fromkeys(LAYERS[:4] + (layer,))), pooling="avg").to(device)
@@ -324,7 +324,7 @@ fig = show_images([content[0].cpu(), *[v[0].cpu() for v in content_choice.values
 
 # %%
 sweep_ratios = [ratio * 10**k for k in (-2, -1, 0, 1)]
-sweep = weight_sweep(content, style, sweep_ratios, nst_vgg, evaluations=by_mode(quick=50, full=300),
+sweep = weight_sweep(content, style, sweep_ratios, nst_vgg, evaluations=by_mode(quick=50, gpu=200, full=300),
                      content_layers=content_layers, style_layers=style_layers, init="content")
 for r, lc, ls in zip(sweep.ratios, sweep.content_losses, sweep.style_losses):
     print(f"beta/alpha = {r:.1g}: content loss {lc:8.3f}, style loss {ls:.3g}")

@@ -64,3 +64,22 @@ def test_estimate_tool_runs_a_notebook_in_gpu_mode_and_reports_its_training(tmp_
     assert row["gpu_s"] >= row["training_s"] > 0
     times = json.loads((ROOT / "course_lib" / "notebook_times.json").read_text())
     assert row["notebook"] in times["quick_s"]
+
+
+def test_pixel_optimisation_counts_two_evaluations_for_the_planned_ones(tmp_path, monkeypatch):
+    from course_lib.style.gatys import optimise_image
+
+    log = tmp_path / "flops.jsonl"
+    monkeypatch.setenv(estimate.ESTIMATE_ENV, str(log))
+    target = torch.rand(1, 3, 16, 16)
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def loss_fn(x):
+        return {"total": (conv(x) - conv(target)).pow(2).mean()}
+
+    result = optimise_image(loss_fn, torch.rand(1, 3, 16, 16), 300, "adam")
+    assert result.evaluations == 2  # counted, not run 300 times
+    (record,) = estimate.read_log(log)
+    (phase,) = record["phases"]
+    assert phase["steps"] == 300 and phase["executed"] == 2 and phase["flops_per_step"] > 0
+    assert not estimate.counting()

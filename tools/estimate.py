@@ -46,7 +46,7 @@ def estimate_one(src: Path, threads: int | None = 1) -> dict:
     real = [e for e in errors if ": AssertionError:" not in e]
     error = "\n".join(real) if real else None
     steps, flops = estimate.training_flops(records)
-    measured = sum(p["cpu_seconds_per_step"] for r in records for p in r["phases"])
+    measured = sum(p["cpu_seconds_per_step"] * p.get("executed", 1) for r in records for p in r["phases"])
     other = max(seconds - measured, 0.0)
     return {
         "notebook": f"{src.parent.name}/{src.stem}",

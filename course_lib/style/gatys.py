@@ -95,6 +95,12 @@ def optimise_image(
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     if not isinstance(evaluations, int) or evaluations < 1:
         raise ValueError(f"evaluations must be a positive int, got {evaluations!r}")
+    from course_lib.train import estimate
+
+    if estimate.active() and not estimate.counting():
+        # `make estimate`: two counted evaluations stand for the planned ones
+        return estimate.counted_loop(f"image optimisation ({optimizer})", evaluations, min(2, evaluations),
+                                     lambda n: optimise_image(loss_fn, init, n, optimizer, lr))
     start = init.detach().clamp(0, 1)
     if optimizer == "adam":
         param = start.clone().requires_grad_(True)

@@ -10,6 +10,9 @@ When ``$COURSE_ESTIMATE_LOG`` names a file, every :meth:`Trainer.fit` call
 3. leaves the trainer at the end of its schedule, so the notebook goes on as after a real run
    (with an untrained model: its numbers mean nothing, its shapes and data paths are real).
 
+Optimisation loops outside the trainer (Gatys' pixel optimisation) do the same through
+:func:`counted_loop`: two counted evaluations stand for the planned ones.
+
 ``python -m tools.estimate`` runs notebooks that way in ``gpu`` mode and turns the lines into
 seconds on a stated sustained throughput (:data:`T4_SUSTAINED_FLOPS`). It doubles as the test
 that every notebook's GPU-mode configuration builds, fits in memory and loads its data.
@@ -21,12 +24,14 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from course_lib.train.loop import History, Trainer
 
 ESTIMATE_ENV = "COURSE_ESTIMATE_LOG"
+T = TypeVar("T")
 
 #: Sustained training throughput assumed for one Colab T4 with fp16 autocast (its peak is
 #: 65 TFLOP/s on tensor cores, 8 in fp32). Convolutional GAN training reaches a fraction of the
@@ -38,6 +43,44 @@ T4_SUSTAINED_FLOPS = 16e12
 def active() -> bool:
     """True when the trainer should count FLOPs instead of training (``$COURSE_ESTIMATE_LOG`` set)."""
     return bool(os.environ.get(ESTIMATE_ENV))
+
+
+_counting = False
+
+
+def counting() -> bool:
+    """True inside a counted run (so the loop that is being counted runs for real)."""
+    return _counting
+
+
+def _append(record: dict[str, Any]) -> None:
+    with open(Path(os.environ[ESTIMATE_ENV]), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def counted_loop(name: str, planned: int, executed: int, run: Callable[[int], T]) -> T:
+    """Run ``run(executed)`` under a FLOP counter and log it as ``planned`` steps of the same cost.
+
+    For optimisation loops outside the :class:`Trainer` (e.g. Gatys' pixel optimisation): the
+    loop's own function calls itself with ``executed`` steps; FLOPs per step are the counted
+    FLOPs divided by ``executed``.
+    """
+    global _counting
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    t0 = time.perf_counter()
+    _counting = True
+    try:
+        with counter:
+            result = run(executed)
+    finally:
+        _counting = False
+    seconds = time.perf_counter() - t0
+    _append({"task": name, "batch_size": 1, "device": "", "precision": "",
+             "phases": [{"phase": name, "steps": planned, "flops_per_step": counter.get_total_flops() / executed,
+                         "cpu_seconds_per_step": round(seconds / executed, 3), "executed": executed}]})
+    return result
 
 
 def measured_fit(trainer: Trainer) -> History:
@@ -67,8 +110,7 @@ def measured_fit(trainer: Trainer) -> History:
     trainer.history.stopped_by = "estimate"
     record = {"task": type(trainer.task).__name__, "batch_size": cfg.batch_size, "phases": phases,
               "device": str(trainer.device), "precision": trainer.precision.name}
-    with open(Path(os.environ[ESTIMATE_ENV]), "a") as f:
-        f.write(json.dumps(record) + "\n")
+    _append(record)
     return trainer.history
 
 
