@@ -78,7 +78,7 @@ from course_lib.losses import discriminator_loss, generator_loss
 from course_lib.train import Phase, TrainConfig, Trainer
 from course_lib.viz import plot_history, show_images, show_rows
 
-size = by_mode(quick=64, full=256)
+size = by_mode(quick=64, gpu=128, full=256)
 count = lambda module: sum(p.numel() for p in module.parameters())
 print("image size in this mode:", size)
 
@@ -196,7 +196,7 @@ print(f"problem 4: 32 output channels, mask shape {tuple(m_multi.shape)}: one ma
 print("loss weights (Liu et al. 2018, Eq. 7):", PCONV_LOSS_WEIGHTS)
 paper_net = PConvUNet(layers=8, width=64)
 print(f"PConv U-Net, the paper's configuration (512 px): {count(paper_net):,} parameters")
-pconv_layers, pconv_width = by_mode(quick=(5, 16), full=(7, 64))
+pconv_layers, pconv_width = by_mode(quick=(5, 16), gpu=(6, 32), full=(7, 64))
 print(f"this lecture's PConv U-Net ({size} px): {pconv_layers} levels, width {pconv_width}: "
       f"{count(PConvUNet(pconv_layers, pconv_width)):,} parameters")
 
@@ -213,7 +213,7 @@ def stroke_masks(seed: int) -> MaskedImages:
 
 
 train_data = stroke_masks(seed=0)
-n_test = by_mode(quick=32, full=200)
+n_test = by_mode(quick=32, gpu=64, full=200)
 test_items = [stroke_masks(seed=1)[i] for i in range(n_test)]
 test = {k: torch.stack([item[k] for item in test_items]) for k in ("image", "mask")}
 test["sketch"] = edge_sketch(test["image"])
@@ -251,8 +251,8 @@ print("untrained, each term x its weight:",
       "total", round(float(terms["loss"]), 4))
 
 # %%
-pconv_steps = by_mode(quick=150, full=20_000)
-pconv = PConvTask(PConvUNet(pconv_layers, pconv_width), lr=by_mode(quick=2e-3, full=2e-4), use_vgg=use_vgg)
+pconv_steps = by_mode(quick=150, gpu=3_000, full=20_000)
+pconv = PConvTask(PConvUNet(pconv_layers, pconv_width), lr=by_mode(quick=2e-3, gpu=1e-3, full=2e-4), use_vgg=use_vgg)
 pconv_history = Trainer(pconv, train_data, TrainConfig(steps=pconv_steps, batch_size=8, log_every=25)).fit()
 results["PConv"] = pconv.complete(test)
 table["PConv"] = scores(results["PConv"])
@@ -452,7 +452,7 @@ print(f"hinge loss, D (the release's, halved): {float(sn_patchgan_d_loss(scores_
 # 20,000 masks).
 
 # %%
-n_masks = by_mode(quick=400, full=20_000)
+n_masks = by_mode(quick=400, gpu=2_000, full=20_000)
 examples = torch.stack([free_form_mask(256, np.random.default_rng([7, i]), with_box=i >= 4) for i in range(8)])
 stats = {kind: hole_ratio_statistics(256, n=n_masks, seed=0, with_box=kind == "strokes+box")
          for kind in ("strokes", "strokes+box")}
@@ -479,13 +479,14 @@ fig = show_images(1 - examples, value_range=(0, 1), ncols=8, scale=1.5,
 # (a short run ends noisy otherwise). Full mode uses the release's settings.
 
 # %%
-warmup, adversarial = by_mode(quick=(160, 80), full=(5_000, 100_000))
+warmup, adversarial = by_mode(quick=(160, 80), gpu=(1_500, 1_500), full=(5_000, 100_000))
 v2_task = DeepFillV2Task(
-    DeepFillV2Generator(cnum=by_mode(quick=16, full=48), init=by_mode(quick="open", full="release")),
-    SNPatchGAN(in_channels=5, cnum=by_mode(quick=16, full=64)),
+    DeepFillV2Generator(cnum=by_mode(quick=16, gpu=32, full=48), init=by_mode(quick="open", full="release")),
+    SNPatchGAN(in_channels=5, cnum=by_mode(quick=16, gpu=32, full=64)),
     lr=by_mode(quick=1e-3, full=1e-4), gan_weight=by_mode(quick=0.1, full=1.0), hole_weight=by_mode(quick=6.0, full=1.0))
 phases = [Phase("L1 warm-up", warmup, updates=("G",)), Phase("L1 + SN-PatchGAN", adversarial)]
-config = TrainConfig(batch_size=by_mode(quick=4, full=16), log_every=20, lr_decay_start=by_mode(quick=120, full=None))
+config = TrainConfig(batch_size=by_mode(quick=4, gpu=8, full=16), log_every=20,
+                     lr_decay_start=by_mode(quick=120, gpu=(warmup + adversarial) // 2, full=None))
 v2_history = Trainer(v2_task, WithSketch(train_data), config, phases=phases).fit()
 results["DeepFill v2"] = v2_task.complete(test)
 table["DeepFill v2"] = scores(results["DeepFill v2"])
