@@ -2,10 +2,8 @@
 
 * ``fast_style``: Johnson et al. (2016)'s transformer network for the procedural ``swirls``
   painting, at the lecture's quick width, trained far past the notebook's 100 steps.
-* ``adain``: Huang & Belongie (2017)'s decoder at the lecture's quick bottleneck (relu2_1),
-  trained on photo crops with a bank of procedural paintings, far past the notebook's run.
 
-Both are scored on the held-out cat photo (``chelsea``, never a training photo) with the seeded
+It is scored on the held-out cat photo (``chelsea``, never a training photo) with the seeded
 random VGG that the lecture uses offline, so the lecture, the tests and the manifest measure the
 same thing.
 """
@@ -136,91 +134,10 @@ def _fast_score(net: nn.Module) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in fast_style_scores(net).items()}
 
 
-# --------------------------------------------------------------------------- AdaIN (Huang & Belongie)
-ADAIN_BOTTLENECK = "relu2_1"  # the lecture's quick bottleneck
-ADAIN_CROP, ADAIN_BATCH, ADAIN_SEED = 48, 4, 0
-ADAIN_STEPS = 1000
-ADAIN_LR = 1e-3
-ADAIN_N_STYLES = 64
-ADAIN_STYLE_WEIGHT = 10.0  # lambda of the paper
-#: unseen styles for scoring: PainterlyStyles of another seed than training's (seed 0)
-ADAIN_TEST_SEED = 99
-
-
-def _adain_model() -> nn.Module:
-    from course_lib.style.adain import AdaINNet, adain_layers
-    from course_lib.style.vgg import VGGFeatures
-
-    return AdaINNet(VGGFeatures(layers=adain_layers(ADAIN_BOTTLENECK)), bottleneck=ADAIN_BOTTLENECK)
-
-
-def _adain_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
-    from course_lib.config import seed_everything
-    from course_lib.style.adain import AdaINTask, ContentStylePairs
-    from course_lib.train import TrainConfig, Trainer
-
-    steps = steps or ADAIN_STEPS
-    seed_everything(ADAIN_SEED)
-    net = _adain_model()
-    task = AdaINTask(net, style_weight=ADAIN_STYLE_WEIGHT, lr=ADAIN_LR)
-    pairs = ContentStylePairs(size=ADAIN_CROP, length=200_000, n_styles=ADAIN_N_STYLES, photos=TRAIN_PHOTOS)
-    config = TrainConfig(steps=steps, batch_size=ADAIN_BATCH, seed=ADAIN_SEED, log_every=100, progress=False,
-                         precision="fp32")
-    Trainer(task, pairs, config).fit()
-    settings = {"data": f"crops of the bundled photos {', '.join(TRAIN_PHOTOS)} with {ADAIN_N_STYLES} procedural "
-                        "paintings (PainterlyStyles, seed 0)",
-                "resolution": ADAIN_CROP, "steps": steps, "batch_size": ADAIN_BATCH, "seed": ADAIN_SEED,
-                "lr": ADAIN_LR, "bottleneck": ADAIN_BOTTLENECK, "style_weight": ADAIN_STYLE_WEIGHT}
-    return net, settings
-
-
-def adain_test_styles(size: int = HELD_OUT_SIZE) -> torch.Tensor:
-    """(2, 3, size, size) in [0, 1]: two styles never seen in training (PainterlyStyles, seed 99)."""
-    from course_lib.style.patterns import PainterlyStyles
-
-    bank = PainterlyStyles(size=size, length=3, seed=ADAIN_TEST_SEED)
-    return torch.stack([bank[0], bank[1]])
-
-
-@torch.no_grad()
-def adain_scores(net: nn.Module, photo: torch.Tensor | None = None, styles: torch.Tensor | None = None) -> dict[str, float]:
-    """For two unseen styles A and B: each output's style loss to its own style and to the other.
-
-    ``style_loss_{a,b}`` (output vs its own style) beside ``style_loss_{a,b}_other`` (vs the other
-    style) and ``style_loss_photo_{a,b}`` (the photo itself); ``output_diff``: mean absolute
-    difference of the two outputs in [0, 1] pixels; ``layout_corr_{a,b}``: edge correlation with
-    the photo.
-    """
-    from course_lib.losses import mean_std_loss
-
-    photo = held_out_photo() if photo is None else photo
-    styles = (adain_test_styles(photo.shape[-1]) if styles is None else styles).to(photo.device)
-    net = net.eval()
-    outs = [net(photo, s[None]).clamp(0, 1) for s in styles]
-    fs = [net.encode(s[None]) for s in styles]
-    fo = [net.encode(o) for o in outs]
-    fp = net.encode(photo)
-    loss = lambda f, t: float(mean_std_loss(f, t, net.layers))  # noqa: E731
-    return {
-        "style_loss_a": loss(fo[0], fs[0]), "style_loss_a_other": loss(fo[0], fs[1]), "style_loss_photo_a": loss(fp, fs[0]),
-        "style_loss_b": loss(fo[1], fs[1]), "style_loss_b_other": loss(fo[1], fs[0]), "style_loss_photo_b": loss(fp, fs[1]),
-        "output_diff": float((outs[0] - outs[1]).abs().mean()),
-        "layout_corr_a": layout_correlation(outs[0], photo), "layout_corr_b": layout_correlation(outs[1], photo),
-    }
-
-
-def _adain_score(net: nn.Module) -> dict[str, float]:
-    return {k: float(f"{v:.4g}") for k, v in adain_scores(net).items()}
-
-
 SPECS: dict[str, Spec] = {
     "fast_style": Spec(
         lecture="03", description="lecture 03's Johnson et al. transformer network (width 16, 3 residual blocks) "
                                   "for the procedural 'swirls' style",
         make_model=_fast_model, train=_fast_train, score=_fast_score, budget_min=12,
-    ),
-    "adain": Spec(
-        lecture="03", description="lecture 03's AdaIN decoder (relu2_1 bottleneck) for arbitrary styles",
-        make_model=_adain_model, train=_adain_train, score=_adain_score, budget_min=12,
     ),
 }
