@@ -1,0 +1,47 @@
+"""Lecture 03's shipped checkpoints show what the lecture claims (held-out photo, seeded random VGG)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib import pretrained
+from course_lib.pretrained.style_specs import fast_style_scores, held_out_photo, layout_correlation
+from course_lib.style.images import style_image
+
+
+def test_layout_correlation_is_one_for_the_photo_and_near_zero_for_a_painting():
+    photo = held_out_photo()
+    assert layout_correlation(photo, photo) == pytest.approx(1.0, abs=1e-6)
+    # a global colour change keeps every edge where it was
+    assert layout_correlation(1 - photo, photo) > 0.99
+    painting = style_image("swirls", photo.shape[-1])[None]
+    assert abs(layout_correlation(painting, photo)) < 0.2
+    # the photo mirrored: the same kind of content, its edges elsewhere
+    assert layout_correlation(photo.flip(-1), photo) < 0.5
+    with pytest.raises(ValueError, match="two \\(1, 3, H, W\\) images of the same size"):
+        layout_correlation(photo, photo[..., :48, :48])
+
+
+def test_shipped_fast_style_takes_the_style_and_keeps_the_photo_layout():
+    net = pretrained.load("fast_style")
+    s = fast_style_scores(net)
+    # the manifest's numbers are this file's
+    assert s["style_loss"] == pytest.approx(pretrained.info("fast_style")["metric"]["style_loss"], rel=1e-2)
+    style_ratio = s["style_loss_photo"] / s["style_loss"]
+    print(f"fast_style: style loss {s['style_loss']:.3g} vs the photo's own {s['style_loss_photo']:.3g} "
+          f"({style_ratio:.1f}x lower, asserted >= 2x) and the painting's own {s['style_loss_style_image']:.3g} at this "
+          f"size (asserted: not above it); layout correlation {s['layout_corr']:.2f} (asserted >= 0.5; "
+          f"the painting {s['layout_corr_style_image']:.2f}); content loss {s['content_loss']:.3g} vs the painting's "
+          f"{s['content_loss_style_image']:.3g} (asserted <= 0.5x)")
+    # the painting itself is the floor a stylisation can reach at this size
+    assert style_ratio >= 2.0 and s["style_loss"] <= s["style_loss_style_image"]
+    assert s["layout_corr"] >= 0.5 and s["layout_corr"] - s["layout_corr_style_image"] >= 0.4
+    assert s["content_loss"] <= 0.5 * s["content_loss_style_image"]
+
+
+def test_an_untrained_fast_style_network_fails_the_same_checks():
+    """The checks above can fail: a fresh network neither takes the style nor (after sigmoid) the layout's contrast."""
+    torch.manual_seed(0)
+    s = fast_style_scores(pretrained.SPECS["fast_style"].make_model())
+    assert s["style_loss_photo"] / s["style_loss"] < 2.0 or s["style_loss"] > s["style_loss_style_image"] or s["layout_corr"] < 0.5
