@@ -251,7 +251,7 @@ print("untrained, each term x its weight:",
       "total", round(float(terms["loss"]), 4))
 
 # %%
-pconv_steps = by_mode(quick=150, gpu=3_000, full=20_000)
+pconv_steps = by_mode(quick=150, gpu=10_000, full=20_000)
 pconv = PConvTask(PConvUNet(pconv_layers, pconv_width), lr=by_mode(quick=2e-3, gpu=1e-3, full=2e-4), use_vgg=use_vgg)
 pconv_history = Trainer(pconv, train_data, TrainConfig(steps=pconv_steps, batch_size=8, log_every=25)).fit()
 results["PConv"] = pconv.complete(test)
@@ -479,7 +479,7 @@ fig = show_images(1 - examples, value_range=(0, 1), ncols=8, scale=1.5,
 # (a short run ends noisy otherwise). Full mode uses the release's settings.
 
 # %%
-warmup, adversarial = by_mode(quick=(160, 80), gpu=(1_500, 1_500), full=(5_000, 100_000))
+warmup, adversarial = by_mode(quick=(160, 80), gpu=(4_000, 8_000), full=(5_000, 100_000))
 v2_task = DeepFillV2Task(
     DeepFillV2Generator(cnum=by_mode(quick=16, gpu=32, full=48), init=by_mode(quick="open", full="release")),
     SNPatchGAN(in_channels=5, cnum=by_mode(quick=16, gpu=32, full=64)),
