@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -43,7 +44,12 @@ def estimate_one(src: Path, threads: int | None = 1) -> dict:
         env.update({"COURSE_MODE": "gpu", estimate.ESTIMATE_ENV: str(log), "COURSE_OFFLINE": "1"})
         # Untrained models fail the notebooks' learning asserts: run on, and keep only the other
         # errors (wrong shapes, out of memory, missing data), which are what this check is for.
-        nb, seconds, _ = execute(read_source(src), cwd=src.parent, env=env, allow_errors=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        nb, wall, _ = execute(read_source(src), cwd=src.parent, env=env, allow_errors=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The kernel's CPU time (it is our child process, reaped when it shuts down): unlike the
+        # wall time, it does not grow when other work shares the cores. One thread: CPU ~ wall.
+        seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) or wall
         records = estimate.read_log(log)
     errors = [f"cell {i}: {o['ename']}: {o['evalue']}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
               for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -64,6 +70,7 @@ def estimate_one(src: Path, threads: int | None = 1) -> dict:
         "other_s": other,
         "gpu_s": estimate.t4_seconds(flops) + other,
         "cpu_check_s": seconds,
+        "wall_s": wall,
     }
 
 

@@ -69,14 +69,14 @@ def counted_loop(name: str, planned: int, executed: int, run: Callable[[int], T]
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     _counting = True
     try:
         with counter:
             result = run(executed)
     finally:
         _counting = False
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     _append({"task": name, "batch_size": 1, "device": "", "precision": "",
              "phases": [{"phase": name, "steps": planned, "flops_per_step": counter.get_total_flops() / executed,
                          "cpu_seconds_per_step": round(seconds / executed, 3), "executed": executed}]})
@@ -98,11 +98,11 @@ def measured_fit(trainer: Trainer) -> History:
                 continue
             trainer.step = start
             counter = FlopCounterMode(display=False)
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             with counter:
                 trainer.fit(until=start + 1)
             phases.append({"phase": ph.name, "steps": ph.steps, "flops_per_step": counter.get_total_flops(),
-                           "cpu_seconds_per_step": round(time.perf_counter() - t0, 3)})
+                           "cpu_seconds_per_step": round(time.process_time() - t0, 3)})
             start += ph.steps
     finally:
         cfg.log_every, cfg.checkpoint_path = saved
