@@ -102,7 +102,7 @@ def _gl_score(model: nn.Module) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------- lecture 08: Context Encoder
-CE_SIZE, CE_WIDTH, CE_STEPS, CE_BATCH, CE_SEED, CE_LR = 64, 32, 800, 32, 0, 2e-4
+CE_SIZE, CE_WIDTH, CE_STEPS, CE_BATCH, CE_SEED, CE_LR = 64, 32, 600, 32, 0, 2e-4
 CE_HELD_OUT = 64
 
 
