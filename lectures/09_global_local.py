@@ -360,7 +360,8 @@ fig = show_comparison({name: shipped_scores[name] for name in shown}, test64, in
 # %% [markdown]
 # **What the shipped network shows.** The quick run was trained on 32x32 crops (half of them
 # tinted textures), so on these 64x64 photo crops, with larger holes than it ever saw, it paints a
-# flat patch in the wrong colour and loses to the mean colour. The shipped network has the same
+# coloured checkerboard (the transposed convolutions of section 4, amplified by its short
+# adversarial phase) and loses to the mean colour. The shipped network has the same
 # architecture and only the completion phase, yet *without any post-processing* it beats the mean
 # colour inside the holes (asserted above, the margins are printed): it carries the context's
 # colours into the hole, and near the hole's border it continues edges (the cup's rim, the
