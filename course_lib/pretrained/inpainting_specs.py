@@ -4,10 +4,14 @@
   times ``GL_WIDTH / 64``), trained with the completion (MSE) phase T_C of Sec. 3.3 on 64x64 crops
   of the bundled photos with one random rectangular hole (sides 24-32 px, the paper's 96-128 at
   256 px, scaled).
+* ``context_encoder``: Pathak et al. 2016's encoder-decoder (widths 32, the channel-wise fully
+  connected bottleneck of Sec. 3.1) on 64x64 photo crops with the centre hole of ``train.lua``
+  (28x28 inside the predicted 32x32 centre), trained with the overlap-weighted L2 loss only.
 
 Held-out data: crops of the same photos drawn with another seed (other positions, scales and
 holes), scored inside the holes by :mod:`course_lib.inpainting.evaluate` against the mean colour
-of the known pixels, with and without the paper's Poisson post-processing (Sec. 3.4).
+of the known pixels; Global & Local also with the paper's Poisson post-processing (Sec. 3.4)
+applied to both, the Context Encoder also by the colour cast of its fill (:func:`hole_colour_error`).
 """
 
 from __future__ import annotations
