@@ -203,3 +203,40 @@ def classical_baselines(patchmatch: bool = True, biharmonic: bool = True, **patc
     if patchmatch:
         methods["PatchMatch"] = lambda image, mask: inpaint_patchmatch(image, mask, **patchmatch_kwargs)
     return methods
+
+
+def show_comparison(scores: Mapping[str, Scores], data: Mapping[str, torch.Tensor], indices: list[int] | None = None,
+                    scale: float = 1.6, suptitle: str | None = None):
+    """A figure: masked input | each method's completion | truth, one held-out image per row.
+
+    ``scores`` from :func:`compare` (with ``outputs`` kept), ``data`` from :func:`held_out`. Each
+    column's title holds the method's in-hole L1 and PSNR averaged over the *whole* set, each
+    image the L1 / PSNR of that image. Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_lib.viz import to_numpy_image
+
+    missing = [name for name, s in scores.items() if s.outputs is None]
+    if missing:
+        raise ValueError(f"no outputs kept for {missing}: run evaluate(..., keep_outputs=True)")
+    indices = list(range(min(4, data["image"].shape[0]))) if indices is None else list(indices)
+    images, masks = data["image"], data["mask"]
+    columns = [("masked input", images * (1 - masks), None), *((n, s.outputs, s) for n, s in scores.items()),
+               ("truth", images, None)]
+    fig, axes = plt.subplots(len(indices), len(columns), figsize=(scale * len(columns), scale * len(indices) + 0.6),
+                             squeeze=False)
+    for c, (name, batch, s) in enumerate(columns):
+        title = name if s is None else f"{name}\nL1 {s.l1:.3f}, {s.psnr:.1f} dB"
+        axes[0, c].set_title(title, fontsize=8)
+        for r, i in enumerate(indices):
+            ax = axes[r, c]
+            ax.imshow(to_numpy_image(batch[i], (-1, 1)), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if s is not None:
+                ax.set_xlabel(f"{float(s.per_image['l1'][i]):.3f}, {float(s.per_image['psnr'][i]):.1f} dB", fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig
