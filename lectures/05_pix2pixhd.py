@@ -216,15 +216,101 @@ fig = show_rows({"labels": label_colours(test["labels"][show], StreetScenes.pale
                  "target": test["target"][show]}, value_range=(-1, 1), scale=1.7)
 
 # %% [markdown]
-# The L1-only generator and pix2pixHD (with the boundary map, as the paper uses it) beat the mean
-# photo on L1 and PSNR. As in lecture 04, the L1-only model is closest to the targets but paints
-# every building and car in an average colour, while pix2pixHD's colours and patch statistics are
-# closer to real photos. Without the boundary map, pix2pixHD is no better than the mean photo in
-# L1: a generator that draws crisp, realistic details pays for every detail it puts in the wrong
-# place, and without the instance boundaries it must guess where one building ends and the next
-# begins (and with it, where the building's window grid starts). The seams make this visible:
-# with the boundary map, the model draws the dark line between two touching buildings or cars
-# where the instance map puts it; without it, a queue of cars becomes one long car.
+# After 250 steps these are not photos yet: all three models paint striped textures (the
+# transposed convolutions' checkerboards, which a short run has not yet learned to cancel). The
+# numbers are still informative. The L1-only generator and pix2pixHD with the boundary map (as
+# the paper uses it) beat the mean photo on L1 and PSNR; the L1-only model is closest to the
+# targets, pix2pixHD's colours and patch statistics are closer to real photos. On the seams,
+# compare the printed errors: the boundary map lowers pix2pixHD's seam error, and in this quick
+# run the L1-only model (which also sees the boundary map) has the lowest seam error of all:
+# a seam is a thin dark line, and a blurry, darkish average is close to it, while a GAN that
+# draws a crisp line one pixel off pays twice.
+#
+# ### The same models, trained longer
+#
+# The course ships both pix2pixHD models (with and without the boundary map) trained with the
+# same recipe for longer and a little wider (`course_lib.pretrained`; `pretrained.info` says how).
+# Below, on the same held-out scenes: labels, the boundaries only the instance map shows (the
+# *seams*), the mean photo (trivial baseline), this notebook's quick runs, the shipped models and
+# the truth. Each title gives the L1 error over all pixels and on the seams.
+
+# %%
+from course_lib import pretrained
+from course_lib.pretrained.translation_specs import hd_scores, hd_translate, street_held_out
+
+for name in ("pix2pixhd_noboundary", "pix2pixhd"):
+    e = pretrained.info(name)
+    print(f"shipped {name:<21} {e['steps']} steps (stages {e['stages']}), batch {e['batch_size']}, "
+          f"{e['resolution']} px, ngf {e['net']['ngf']}, {e['wall_s'] / 60:.0f} min on a CPU")
+held = street_held_out()  # the 64x64 held-out scenes the checkpoints are scored on
+columns = {"mean photo": train_set.tensors["target"].mean(0, keepdim=True).expand_as(held["target"])
+           if cfg["size"] == held["target"].shape[-1] else held["target"].mean(0, keepdim=True).expand_as(held["target"])}
+if cfg["size"] == held["target"].shape[-1]:  # full mode trains at 256 px: its quick runs do not fit here
+    columns["quick, no boundary"] = without_edges.translate(held)
+    columns["quick, boundary"] = with_edges.translate(held)
+columns["shipped, no boundary"] = hd_translate(pretrained.load("pix2pixhd_noboundary"), held["labels"], held["instances"])
+columns["shipped, boundary"] = hd_translate(pretrained.load("pix2pixhd"), held["labels"], held["instances"])
+shipped_scores = {name: hd_scores(pred, held) for name, pred in columns.items()}
+for name, sc in shipped_scores.items():
+    print(f"{name:<22} L1 {sc['l1']:.3f}   L1 on the seams {sc['seam_l1']:.3f}   patch distance {sc['patch_swd']:.3f}")
+
+
+# %%
+def scene_columns(idx: list[int], crop: slice = slice(None)) -> plt.Figure:
+    """Rows: held-out scenes; columns: labels | seams | each model | truth, errors in the titles; rows ``crop``."""
+    seams = same_class_boundaries(held["labels"], held["instances"]).float().expand(-1, 3, -1, -1) * 2 - 1
+    heads = (["labels", "seams (instance\nmap only)"]
+             + [f"{k}\nL1 {shipped_scores[k]['l1']:.3f}\nseams {shipped_scores[k]['seam_l1']:.3f}" for k in columns]
+             + ["truth"])
+    images, titles = [], []
+    for n, i in enumerate(idx):
+        row = [label_colours(held["labels"][i:i + 1], StreetScenes.palette)[0], seams[i],
+               *(v[i] for v in columns.values()), held["target"][i]]
+        images += [r[:, crop] for r in row]
+        titles += heads if n == 0 else [""] * len(heads)
+    return show_images(torch.stack(images).clamp(-1, 1), value_range=(-1, 1), titles=titles, ncols=len(heads),
+                       scale=1.45)
+
+
+fig = scene_columns([0, 1, 2, 3])
+ship_with, ship_without = shipped_scores["shipped, boundary"], shipped_scores["shipped, no boundary"]
+print(f"seam error, shipped: with the boundary map {ship_with['seam_l1']:.3f}, without {ship_without['seam_l1']:.3f} "
+      f"({1 - ship_with['seam_l1'] / ship_without['seam_l1']:.0%} lower)")
+assert ship_with["seam_l1"] < 0.8 * ship_without["seam_l1"]
+assert ship_with["l1"] < shipped_scores["mean photo"]["l1"]
+roughness = {k: float((columns[k][..., 1:] - columns[k][..., :-1]).abs().mean()) for k in ("shipped, boundary",)}
+roughness["real photos"] = float((held["target"][..., 1:] - held["target"][..., :-1]).abs().mean())
+print("mean difference between horizontal neighbours: " + ", ".join(f"{k} {v:.3f}" for k, v in roughness.items()))
+
+# %% [markdown]
+# Trained longer (and twice as wide), both models draw street scenes: sky, building fronts with
+# window grids, the sidewalk, cars on the road, trees. They are still far from clean photos: a
+# fine checkerboard noise covers every surface (neighbouring pixels differ about twice as much as
+# in the real photos), the typical artefact of transposed convolutions that 1200 steps have not
+# trained away. The boundary map's effect is large and is printed above: on the seams between
+# touching objects of one class, the model with the boundary map has about a third of the error
+# of the model without it, which is only a little better than the mean photo there. Over all pixels the
+# difference is small, because seams are a few percent of the pixels. In the figure, look at the
+# vertical lines between touching buildings in the seams column: the model with the boundary map
+# draws a dark line there; the one without must guess where they are, and often misses them.
+# Longer training did not lower the error over all pixels: the quick run with the boundary map
+# has the lower L1 (compare the printed rows), and the shipped model with it beats the mean photo
+# on L1 only narrowly. What the longer run bought is the seams and the patch statistics. Of all
+# the models in this lecture, the shipped model with the boundary map has the lowest seam error;
+# within the quick runs, the L1-only model has.
+#
+# Zoomed in on the road (the lower half of each image), where the cars queue bumper to bumper:
+
+# %%
+fig = scene_columns([0, 1, 2, 4, 5], crop=slice(held["target"].shape[-1] // 2, None))
+
+# %% [markdown]
+# The same holds for the cars parked bumper to bumper: in the label map they are one blob; the
+# model with the boundary map outlines each car where the instance map separates them, while the
+# model without it has no way to know where one car ends and the next begins, and draws the
+# dividing outlines in guessed places, or not at all (the seam errors above measure this over all
+# held-out scenes). The noise makes the individual cars hard to read at this size; the seam error
+# is the reliable evidence.
 #
 # ## 5. The feature encoder: many outputs for one label map
 #
@@ -263,12 +349,30 @@ encoded_l1 = float((encoded - one["target"]).abs().mean())
 print(f"mean per-pixel standard deviation over 6 draws: {spread:.3f}")
 print(f"L1 to the target: random draws {sampled_l1:.3f}, features of the real photo {encoded_l1:.3f}")
 assert spread > 0.02 and encoded_l1 < sampled_l1
+# where do the draws differ? per-pixel standard deviation over the six draws, next to the labels
+spread_map = samples.std(0).mean(0)
+fig, axes = plt.subplots(1, 2, figsize=(5.6, 2.6))
+axes[0].imshow(((label_colours(one["labels"], StreetScenes.palette)[0] + 1) / 2).permute(1, 2, 0))
+axes[0].set_title("labels", fontsize=9)
+im = axes[1].imshow(spread_map, cmap="magma")
+axes[1].set_title("std over the 6 draws", fontsize=9)
+fig.colorbar(im, ax=axes[1], fraction=0.046)
+for ax in axes:
+    ax.axis("off")
+per_class = {StreetScenes.classes[c]: float(spread_map[one["labels"][0] == c].mean())
+             for c in one["labels"].unique().tolist()}
+print("mean std over the draws, per class: " + ", ".join(f"{k} {v:.3f}" for k, v in per_class.items()))
 
 # %% [markdown]
-# The draws differ where the objects' appearance is free (cars, buildings) and agree where the
-# labels decide (road, sky). With E's features of the real photo, G comes closest to it: the
-# encoder carries the appearance information the label map lacks. (With the pretrained model of
-# the paper, users pick a cluster per object in an interactive editor.)
+# At a glance the six draws look much alike: in this quick run (250 steps, 4 clusters per class)
+# the generator has learned to use the encoder's features only weakly, and the striped texture
+# dominates every image. The spread map shows where they do differ: mostly on the buildings,
+# whose colour changes from draw to draw (the per-class numbers above), while sky and road stay
+# nearly fixed. With E's features of the real photo, G comes a little closer to it than with a
+# random draw: the encoder carries some of the appearance the label map lacks. Making each draw a
+# clearly different, clean photo would take much longer training than a notebook can afford.
+# (With the pretrained model of the paper, users pick a cluster per object in an interactive
+# editor.)
 #
 # ## 6. Full size
 #
