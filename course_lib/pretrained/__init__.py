@@ -133,9 +133,9 @@ def build(name: str, weights_dir: str | os.PathLike | None = None, update_manife
     spec = _spec(name)
     out_dir = Path(weights_dir or WEIGHTS_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model, settings = spec.train(steps)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     model = model.cpu().eval()
     dtype = torch.float16 if spec.fp16 else torch.float32
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()
@@ -168,6 +168,8 @@ def build(name: str, weights_dir: str | os.PathLike | None = None, update_manife
         "description": spec.description,
         **settings,
         "wall_s": round(seconds, 1),
+        # CPU time does not grow when other work shares the machine; wall time does
+        "cpu_s": round(cpu_seconds, 1),
         "machine": f"{cpu_info()[0]}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
                    f"python {platform.python_version()}",
         "built": time.strftime("%Y-%m-%d"),

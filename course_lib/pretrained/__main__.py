@@ -10,12 +10,13 @@ from course_lib import pretrained
 
 def markdown_table() -> str:
     """One row per shipped checkpoint: lecture, name, size, training budget, held-out metrics."""
-    rows = ["| lecture | checkpoint | size | training (data, resolution, steps, CPU time) | held-out metrics |",
+    rows = ["| lecture | checkpoint | size | training (data, resolution, steps x batch, wall time of the build) | held-out metrics |",
             "| --- | --- | --- | --- | --- |"]
     for name, e in sorted(pretrained.manifest().items(), key=lambda kv: (kv[1]["lecture"], kv[0])):
         metrics = ", ".join(f"{k} {v}" for k, v in e["metric"].items())
         rows.append(f"| {e['lecture']} | `{name}` | {e['bytes'] / 2**20:.2f} MiB {e['dtype']} | {e['data']}, "
-                    f"{e['resolution']} px, {e['steps']:,} steps x {e['batch_size']}, {e['wall_s'] / 60:.0f} min | {metrics} |")
+                    f"{e['resolution']} px, {e['steps']:,} steps x {e['batch_size']}, {e['wall_s'] / 60:.0f} min"
+                    + (f" ({e['cpu_s'] / 60:.0f} CPU-min)" if "cpu_s" in e else "") + f" | {metrics} |")
     return "\n".join(rows)
 
 
