@@ -84,3 +84,12 @@ def test_cli_lists_and_verifies(capsys):
 
     assert main(["list"]) == 0 and "tinygan" in capsys.readouterr().out
     assert main(["verify"]) == 0 and "tinygan: ok" in capsys.readouterr().out
+
+
+def test_readme_lists_every_shipped_checkpoint_as_the_table_command_prints_it():
+    from course_lib.pretrained.__main__ import markdown_table
+    from tools.notebooks import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for row in markdown_table().splitlines()[2:]:
+        assert row in readme, f"README's checkpoint table is stale; paste `python -m course_lib.pretrained table`: {row[:60]}"
