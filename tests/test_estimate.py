@@ -83,3 +83,12 @@ def test_pixel_optimisation_counts_two_evaluations_for_the_planned_ones(tmp_path
     (phase,) = record["phases"]
     assert phase["steps"] == 300 and phase["executed"] == 2 and phase["flops_per_step"] > 0
     assert not estimate.counting()
+
+
+def test_notebook_times_tool_copies_measured_quick_times():
+    from tools.notebook_times import update
+
+    table = {"quick_s": {"lectures/00_setup_and_tour": 28}, "gpu_s": {}}
+    names = update({"lectures/00_setup_and_tour.ipynb": 31.4, "solutions/01_x_lab.ipynb": 7.6, "tests/x.ipynb": 1}, table)
+    assert names == ["lectures/00_setup_and_tour", "solutions/01_x_lab"]
+    assert table["quick_s"] == {"lectures/00_setup_and_tour": 31, "solutions/01_x_lab": 8}
