@@ -145,7 +145,9 @@ def build(name: str, weights_dir: str | os.PathLike | None = None, update_manife
     fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={"model": name, "dtype": str(dtype)})
+        # One metadata key only: safetensors writes its metadata map in hash order, which changes
+        # from run to run, and a second key would make the file's bytes (and sha256) unstable.
+        save_file(tensors, tmp, metadata={"model": name})
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
