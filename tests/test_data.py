@@ -401,3 +401,56 @@ def test_offline_download_refuses_before_any_connection_and_try_download_falls_b
     monkeypatch.setitem(REGISTRY, "facades", dataclasses.replace(spec, sha256="0" * 64))
     with pytest.raises(ValueError, match="sha256"):
         dl.try_download("facades", tmp_path / "cache2")
+
+
+def _label_map(n: int, size: int = 48) -> np.ndarray:
+    """A facade-like label map: a few flat coloured rectangles (windows on a wall)."""
+    img = np.full((size, size, 3), (0, 0, 200), np.uint8)
+    for k in range(3):
+        top, left = 4 + 14 * k, 4 + 6 * ((n + k) % 5)
+        img[top:top + 10, left:left + 12] = (200, 40 * k, 0)
+    return img
+
+
+def _photo(n: int, size: int = 48) -> np.ndarray:
+    """A photo-like image: texture and noise in every pixel."""
+    return random_image(size, size, seed=n)
+
+
+def test_labels_to_photo_finds_the_label_side_whichever_folder_holds_it(tmp_path, monkeypatch):
+    import importlib
+
+    from course_lib.data import InMemory, labels_to_photo
+
+    dl = importlib.import_module("course_lib.data.download")
+    for labels_in in ("A", "B"):
+        members = {}
+        for split in ("train", "test"):
+            for n in range(4):
+                a, b = (_label_map(n), _photo(n)) if labels_in == "A" else (_photo(n), _label_map(n))
+                members[f"facades/{split}A/{n}_A.jpg"] = jpeg_bytes(a)
+                members[f"facades/{split}B/{n}_B.jpg"] = jpeg_bytes(b)
+        archive = make_zip(tmp_path / f"labels{labels_in}.zip", members)
+        spec = DatasetSpec("facades", (archive.as_uri(),), "facades.zip", hashlib.sha256(archive.read_bytes()).hexdigest(),
+                           archive.stat().st_size, "paired-folders", "facades", "test", "A/B folders")
+        monkeypatch.setitem(REGISTRY, "facades", spec)
+        # the GPU mode's path: try_download (a local archive works offline), then labels -> photo
+        folder = dl.try_download("facades", tmp_path / f"cache{labels_in}")
+        data = labels_to_photo(folder, "train", size=32)
+        assert data.direction == ("AtoB" if labels_in == "A" else "BtoA")
+        cached = InMemory(data, mirror=True)
+        x, y = cached.tensors["input"], cached.tensors["target"]  # the "path" strings are dropped
+        assert x.shape == y.shape == (4, 3, 32, 32) and set(cached[0]) == {"input", "target"}
+        from course_lib.data.folders import flatness
+
+        assert all(flatness(x[i]) > flatness(y[i]) + 0.3 for i in range(4)), "input must be the label map"
+
+
+def test_labels_to_photo_refuses_a_folder_of_photos_on_both_sides(tmp_path):
+    from course_lib.data import labels_to_photo
+
+    for side in ("A", "B"):
+        for n in range(3):
+            write_image(tmp_path / "ds" / f"train{side}" / f"{n}_{side}.png", _photo(n + (10 if side == "B" else 0)))
+    with pytest.raises(ValueError, match="cannot tell the label maps from the photos"):
+        labels_to_photo(tmp_path / "ds", "train", size=32)

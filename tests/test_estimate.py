@@ -92,3 +92,17 @@ def test_notebook_times_tool_copies_measured_quick_times():
     names = update({"lectures/00_setup_and_tour.ipynb": 31.4, "solutions/01_x_lab.ipynb": 7.6, "tests/x.ipynb": 1}, table)
     assert names == ["lectures/00_setup_and_tour", "solutions/01_x_lab"]
     assert table["quick_s"] == {"lectures/00_setup_and_tour": 31, "solutions/01_x_lab": 8}
+
+
+def test_readme_shows_the_run_time_table_as_the_tool_prints_it():
+    from tools import estimate as tool
+
+    times = json.loads((ROOT / "course_lib" / "notebook_times.json").read_text())
+    table = tool.table(times)
+    readme = (ROOT / "README.md").read_text()
+    assert table in readme, "README's run-time table is stale: paste `python -m tools.estimate --table`"
+    # every notebook is listed, and every estimated one has its steps and FLOPs
+    for name in times["quick_s"]:
+        assert f"| {name} |" in table
+    for name, detail in times.get("gpu_detail", {}).items():
+        assert name in times["gpu_s"] and detail["gflop"] >= 0 and detail["steps"] >= 0

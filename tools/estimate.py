@@ -11,6 +11,7 @@ The estimate of a notebook is
 
     python -m tools.estimate                 # every lecture and solution
     python -m tools.estimate 04 06 --write   # some of them; store gpu_s in notebook_times.json
+    python -m tools.estimate --table         # the README's table, from notebook_times.json
 
 The run also proves that each GPU-mode configuration builds, fits in memory and finds its data
 (offline: ``COURSE_OFFLINE=1``; data sets must be in the cache). Results go to
@@ -74,19 +75,26 @@ def estimate_one(src: Path, threads: int | None = 1) -> dict:
     }
 
 
-def table(rows: list[dict], quick: dict[str, float]) -> str:
+def table(times: dict) -> str:
+    """The README's table of run times, from ``notebook_times.json`` (``python -m tools.estimate --table``)."""
+    detail = times.get("gpu_detail", {})
     lines = [
-        f"T4 throughput assumed: {estimate.T4_SUSTAINED_FLOPS / 1e12:.0f} TFLOP/s sustained (fp16 autocast)",
-        "| notebook | quick, 2-core CPU (measured) | GPU-mode steps | GFLOP per step | est. T4 training | est. T4 total |",
+        f"T4 throughput assumed: {estimate.T4_SUSTAINED_FLOPS / 1e12:.0f} TFLOP/s sustained (fp16 autocast); "
+        f"quick times measured {times['measured']}.",
+        "",
+        "| notebook | quick mode, 2-core CPU (measured) | GPU-mode training steps | GFLOP per step | "
+        "est. T4 training | est. T4 total |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for r in rows:
-        q = quick.get(r["notebook"])
-        status = "" if r["error"] is None else " (FAILED)"
-        lines.append(
-            f"| {r['notebook']}{status} | {'-' if q is None else f'{q:.0f} s'} | {r['steps']:,} | "
-            f"{r['flops_per_step'] / 1e9:,.1f} | {r['training_s'] / 60:.1f} min | {r['gpu_s'] / 60:.1f} min |"
-        )
+    for name in sorted(times["quick_s"]):
+        q, d, g = times["quick_s"][name], detail.get(name), times["gpu_s"].get(name)
+        if d is None:
+            gpu_cols = "not estimated | - | - | -"
+        else:
+            per_step = d["gflop"] / d["steps"] if d["steps"] else 0.0
+            gpu_cols = (f"{d['steps']:,} | {per_step:,.1f} | {d['training_s'] / 60:.1f} min | "
+                        f"{g / 60:.1f} min")
+        lines.append(f"| {name} | {q / 60:.1f} min | {gpu_cols} |")
     return "\n".join(lines)
 
 
@@ -95,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("prefixes", nargs="*", help="notebook name prefixes (default: all)")
     parser.add_argument("--write", action="store_true", help="store the estimates in course_lib/notebook_times.json")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--table", action="store_true",
+                        help="only print the README's table from course_lib/notebook_times.json")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(TIMES.read_text())))
+        return 0
     paths = [p for d in EXECUTED_DIRS for p in sources(d)
              if not args.prefixes or any(p.name.startswith(x) for x in args.prefixes)]
     rows = []
@@ -106,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
               + ("" if row["error"] is None else "  FAILED"), flush=True)
         rows.append(row)
     times = json.loads(TIMES.read_text())
-    print(table(rows, times["quick_s"]))
     out = ROOT / "build" / "estimate.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
@@ -114,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             if r["error"] is None:
                 times["gpu_s"][r["notebook"]] = round(r["gpu_s"])
+                times.setdefault("gpu_detail", {})[r["notebook"]] = {
+                    "steps": r["steps"], "gflop": round(r["flops"] / 1e9, 1),
+                    "training_s": round(r["training_s"], 1), "other_s": round(r["other_s"], 1)}
         times["gpu_s"] = dict(sorted(times["gpu_s"].items()))
+        times["gpu_detail"] = dict(sorted(times["gpu_detail"].items()))
+        print(table(times))
         TIMES.write_text(json.dumps(times, indent=1) + "\n")
         print(f"wrote {TIMES.relative_to(ROOT)}")
     failed = [r["notebook"] for r in rows if r["error"]]

@@ -17,6 +17,7 @@ from course_lib.data.folders import (
     ImageFolder,
     PairedFolder,
     UnpairedFolder,
+    labels_to_photo,
     list_images,
     read_image,
 )
@@ -35,7 +36,7 @@ from course_lib.data.procedural import Blobs, ProceduralDataset, SmoothFieldHole
 
 __all__ = [
     "REGISTRY", "DatasetSpec", "cache_dir", "download", "safe_extract", "try_download", "verify_sha256",
-    "ImageFolder", "PairedFolder", "UnpairedFolder", "list_images", "read_image",
+    "ImageFolder", "PairedFolder", "UnpairedFolder", "labels_to_photo", "list_images", "read_image",
     "PHOTOS", "TEXTURES", "PhotoCrops", "center_crop_resize", "load_faces", "load_logo",
     "load_photo", "load_texture", "random_photo_crop", "Blobs", "ProceduralDataset", "SmoothFieldHoles", "soft_disk",
 ]

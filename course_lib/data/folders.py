@@ -465,3 +465,36 @@ class ImageFolder(Dataset):
         if self.size is not None:
             img = center_crop_resize(img, self.size)
         return img * 2 - 1
+
+
+def flatness(image: torch.Tensor, tolerance: float = 0.04) -> float:
+    """Fraction of pixels whose right and lower neighbours have (nearly) the same colour, in [0, 1].
+
+    ``image``: (3, H, W) in [-1, 1] or [0, 1]. A label map is piecewise constant (about 0.9 even
+    after JPEG compression); a photo has texture and noise everywhere (well under 0.5).
+    """
+    if image.dim() != 3:
+        raise ValueError(f"flatness expects one (C, H, W) image, got shape {tuple(image.shape)}")
+    dx = (image[:, :, 1:] - image[:, :, :-1]).abs().amax(0)[:-1]
+    dy = (image[:, 1:, :] - image[:, :-1, :]).abs().amax(0)[:, :-1]
+    return float(((dx < tolerance) & (dy < tolerance)).float().mean())
+
+
+def labels_to_photo(root: str | os.PathLike, split: str = "train", size: int | None = 256, probe: int = 8,
+                    **kwargs) -> PairedFolder:
+    """A :class:`PairedFolder` whose ``input`` is the label map and ``target`` the photo.
+
+    Data sets disagree on which side holds the labels (pix2pix's facades A|B files: A is the
+    photo; CycleGAN's copies: trainA photos, trainB labels). Instead of trusting the layout, this
+    looks at up to ``probe`` pairs: the side with the flatter images (:func:`flatness`) is the
+    label map. If neither side is clearly flatter the folder is not a labels/photo set: an error.
+    """
+    data = PairedFolder(root, split, direction="BtoA", size=size, **kwargs)
+    n = min(probe, len(data))
+    a_flat = sum(flatness(data._read_pair(i)[0]) for i in range(n)) / n
+    b_flat = sum(flatness(data._read_pair(i)[1]) for i in range(n)) / n
+    if abs(a_flat - b_flat) < 0.2:
+        raise ValueError(f"{root}: cannot tell the label maps from the photos (flat pixels: A {a_flat:.2f}, "
+                         f"B {b_flat:.2f}); is this a labels/photo data set such as facades or cityscapes?")
+    data.direction = "AtoB" if a_flat > b_flat else "BtoA"
+    return data

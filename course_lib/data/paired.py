@@ -576,6 +576,8 @@ class InMemory(torch.utils.data.Dataset):
             cached = self.dataset[index]
             if not isinstance(cached, dict):
                 raise TypeError(f"InMemory expects items that are dicts of tensors, got {type(cached).__name__}")
+            # keep the tensors only: a folder data set's "path" string cannot be stacked or mirrored
+            cached = {k: v for k, v in cached.items() if isinstance(v, torch.Tensor)}
             self._items[index] = cached
         return cached
 
