@@ -8,7 +8,10 @@
   ``hint:`` on the BEGIN line becomes the stub's hint;
 * Markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` is removed;
 * cells tagged ``solution-only`` are dropped;
-* outputs and execution counts are stripped; Colab links to ``solutions/`` point to ``labs/``.
+* outputs and execution counts are stripped; Colab links to ``solutions/`` point to ``labs/``;
+* every cell gets nbgrader-compatible metadata (``course_lib.grade.cells``: answer cells are
+  nbgrader solution cells, check cells locked autograder tests worth ``points``, the rest locked),
+  so the labs work in an nbgrader course and ``python -m course_lib.grade`` can restore locked cells.
 
 Usage: ``python -m tools.make_labs`` (write) or ``python -m tools.make_labs --check`` (exit 1 if
 ``labs/`` is not what the solutions generate, or if a solution line leaks into a lab).
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.grade.cells import add_nbgrader_metadata
 from tools.notebooks import LABS, SOLUTIONS, pair_texts, read_source, sources, write_pair
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?:\s+hint:\s*(?P<hint>.*?))?\s*$")
@@ -105,7 +109,7 @@ def make_lab(solution: nbformat.NotebookNode, name: str = "solution") -> nbforma
         cell.source = cell.source.replace("/blob/main/solutions/", "/blob/main/labs/")
         cells.append(cell)
     lab.cells = cells
-    return lab
+    return add_nbgrader_metadata(lab)
 
 
 def solution_lines(solution: nbformat.NotebookNode) -> set[str]:
