@@ -14,7 +14,7 @@ export MALLOC_MMAP_THRESHOLD_ = 4294967295
 export MALLOC_TRIM_THRESHOLD_ = 4294967295
 export MPLBACKEND = Agg
 
-.PHONY: install lab test test-fast notebooks labs book bench estimate weights lint clean help
+.PHONY: install lab test test-fast notebooks labs book bench estimate weights grade lint clean help
 
 help:
 	@echo "make lab        start JupyterLab at the course home (installs on first use)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench      training speed of every model: variants vs fp32 eager (build/bench.csv)"
 	@echo "make weights    retrain every shipped checkpoint from scratch (WEIGHTS=\"tinygan ...\" for some)"
 	@echo "make estimate   every notebook's gpu-mode run time on a Colab T4, from FLOPs (checked on CPU)"
+	@echo "make grade      grade a folder of submissions: LAB=01 SUBMISSIONS=submissions/ (gradebook in grades/)"
 	@echo "make lint       ruff over the library, tests, tools and notebooks"
 
 $(BIN)/python:
@@ -60,6 +61,12 @@ notebooks: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/python -m tools.build_book
+
+# A class's submissions into grades/LAB/gradebook.csv and feedback/ (see README, "Labs and grading").
+LAB ?= 01
+SUBMISSIONS ?= submissions
+grade: $(STAMP)
+	$(BIN)/python -m course_lib.grade $(LAB) $(SUBMISSIONS) --out grades/$(LAB) --jobs $(JOBS)
 
 # Every trainable model, quick and paper size, each variant against fp32 eager in one process.
 # BENCH_ARGS="--models pix2pix --presets paper" narrows it down.

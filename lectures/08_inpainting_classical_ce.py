@@ -92,12 +92,14 @@ from course_lib.viz import plot_history, show_images, show_rows
 # 0 = known; the whole course uses this convention. Context Encoder trains with a square hole in
 # the centre (64x64 in a 128x128 image); Global & Local (lecture 09) with one rectangle anywhere
 # (sides 96-128 px in 256x256 crops). The quick mode of this lecture uses 32x32 images, built from
-# the photos and texture photographs that ship with scikit-image; full mode uses the papers' sizes
-# (set `DATA_FOLDER` to a folder of photographs, e.g. Places2 or Paris StreetView crops).
+# the photos and texture photographs that ship with scikit-image; the GPU mode (one Colab T4) uses
+# the paper's 128x128 images and widths on the same photos, with shorter training; full mode uses
+# the papers' sizes and schedules (set `DATA_FOLDER` to a folder of photographs, e.g. Places2 or
+# Paris StreetView crops).
 
 # %%
 DATA_FOLDER = None  # full mode: a folder of photographs; None: the bundled photos and textures
-SIZE = by_mode(quick=32, full=128)
+SIZE = by_mode(quick=32, gpu=128, full=128)
 images, value_range = image_source(DATA_FOLDER, SIZE, length=100_000, seed=0)
 held_images, held_range = image_source(DATA_FOLDER, SIZE, length=64, seed=1)
 ce_held = inpainting_dataset(held_images, context_encoder_mask_fn(SIZE), seed=1, value_range=held_range)
@@ -315,10 +317,10 @@ print(f"L2 weights of a 16x16 centre with a 2 px band: hole {w[0, 0, 8, 8]:g}, b
 # context_encoder` trains it the official way.)
 
 # %%
-WIDTH = by_mode(quick=16, full=64)
-PRETRAIN, FINETUNE = by_mode(quick=(300, 250), full=(10_000, 20_000))
-BATCH = by_mode(quick=16, full=64)
-BOTTLENECK = by_mode(quick="channelwise", full="fc")
+WIDTH = by_mode(quick=16, gpu=64, full=64)
+PRETRAIN, FINETUNE = by_mode(quick=(300, 250), gpu=(3_000, 3_000), full=(10_000, 20_000))
+BATCH = by_mode(quick=16, gpu=64, full=64)
+BOTTLENECK = by_mode(quick="channelwise", gpu="fc", full="fc")
 train_set = inpainting_dataset(images, context_encoder_mask_fn(SIZE), seed=0, value_range=value_range)
 torch.manual_seed(0)
 start = ContextEncoderTask(ContextEncoder(SIZE, WIDTH, WIDTH, bottleneck=BOTTLENECK), adversarial=False)

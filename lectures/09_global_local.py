@@ -149,15 +149,16 @@ print(f"context discriminator with the paper's sizes: {parameter_count(paper_d):
       f"local {parameter_count(paper_d.local_conv) + parameter_count(paper_d.local_fc):,})")
 
 # %% [markdown]
-# The quick mode scales everything down: images of `SIZE` px with holes of 3/8 to 1/2 of the side
-# (96-128 px at 256), a local crop of half the side, and every channel count times `WIDTH / 64`.
+# The quick mode scales everything down (the GPU mode less so: 128 px, half the widths): images of
+# `SIZE` px with holes of 3/8 to 1/2 of the side (96-128 px at 256), a local crop of half the
+# side, and every channel count times `WIDTH / 64`.
 # The local crop is centred on the hole's bounding box and clamped to stay inside the image (the
 # lab asks you to write it):
 
 # %%
 DATA_FOLDER = None  # full mode: a folder of photographs (e.g. Places2); None: the bundled photos and textures
-SIZE = by_mode(quick=32, full=256)
-WIDTH = by_mode(quick=16, full=64)
+SIZE = by_mode(quick=32, gpu=128, full=256)
+WIDTH = by_mode(quick=16, gpu=32, full=64)
 images, value_range = image_source(DATA_FOLDER, SIZE, length=100_000, seed=0)
 held_images, held_range = image_source(DATA_FOLDER, SIZE, length=64, seed=1)
 train_set = inpainting_dataset(images, gl_rect_mask_fn(SIZE), seed=0, value_range=value_range)
@@ -196,8 +197,8 @@ fig.tight_layout()
 # each phase names the updates it runs and passes options to the task.
 
 # %%
-TC, TD, T = by_mode(quick=(500, 50, 200), full=(9_000, 1_000, 40_000))
-BATCH = by_mode(quick=16, full=96)
+TC, TD, T = by_mode(quick=(500, 50, 200), gpu=(3_000, 500, 3_000), full=(9_000, 1_000, 40_000))
+BATCH = by_mode(quick=16, gpu=32, full=96)
 OPTIMIZER = by_mode(quick="adam", full="adadelta")  # the paper: ADADELTA; Adam converges faster in short runs
 phases = three_phases(TC, TD, T)
 for p in phases:
