@@ -106,3 +106,21 @@ def test_readme_shows_the_run_time_table_as_the_tool_prints_it():
         assert f"| {name} |" in table
     for name, detail in times.get("gpu_detail", {}).items():
         assert name in times["gpu_s"] and detail["gflop"] >= 0 and detail["steps"] >= 0
+
+
+def test_every_notebook_s_gpu_configuration_was_run_as_it_is_now():
+    # `make estimate` executes each notebook in gpu mode (one step per training phase, offline data
+    # path): the record of that run names the mode-dependent lines it ran. A changed by_mode(...)
+    # line needs a new check: `make estimate ESTIMATE_ARGS="NN --write"`.
+    from tools import estimate as tool
+    from tools.notebooks import EXECUTED_DIRS, sources
+
+    detail = json.loads((ROOT / "course_lib" / "notebook_times.json").read_text()).get("gpu_detail", {})
+    stale = []
+    for folder in EXECUTED_DIRS:
+        for src in sources(folder):
+            name = f"{src.parent.name}/{src.stem}"
+            recorded = detail.get(name, {}).get("config")
+            if recorded != tool.config_fingerprint(src):
+                stale.append(f"{name} (recorded {recorded}, now {tool.config_fingerprint(src)})")
+    assert not stale, "GPU configuration not checked since it changed: " + ", ".join(stale)

@@ -37,6 +37,21 @@ TIMES = ROOT / "course_lib" / "notebook_times.json"
 SHORTCUT_ERRORS = ("AssertionError", "IndexError")
 
 
+#: code lines that configure a notebook's modes: changing one means its GPU configuration must be
+#: checked again (``make estimate``); other edits leave the estimate valid
+MODE_LINE = ("by_mode(", "is_quick(", "mode()", "COURSE_MODE")
+
+
+def config_fingerprint(src: Path) -> str:
+    """sha256 (12 hex digits) of ``src``'s mode-dependent code lines, in order."""
+    import hashlib
+
+    nb = read_source(src)
+    lines = [line.strip() for cell in nb.cells if cell.cell_type == "code" for line in cell.source.splitlines()
+             if any(key in line for key in MODE_LINE) and not line.strip().startswith("#")]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+
+
 def estimate_one(src: Path, threads: int | None = 1) -> dict:
     """Execute ``src`` in gpu mode with FLOP counting; return its estimate (see the module docstring)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +76,7 @@ def estimate_one(src: Path, threads: int | None = 1) -> dict:
     other = max(seconds - measured, 0.0)
     return {
         "notebook": f"{src.parent.name}/{src.stem}",
+        "config": config_fingerprint(src),
         "error": None if error is None else error[-2000:],
         "shortcut_errors": len(errors) - len(real),
         "runs": len(records),
@@ -128,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 times["gpu_s"][r["notebook"]] = round(r["gpu_s"])
                 times.setdefault("gpu_detail", {})[r["notebook"]] = {
                     "steps": r["steps"], "gflop": round(r["flops"] / 1e9, 1),
-                    "training_s": round(r["training_s"], 1), "other_s": round(r["other_s"], 1)}
+                    "training_s": round(r["training_s"], 1), "other_s": round(r["other_s"], 1),
+                    "config": r["config"]}
         times["gpu_s"] = dict(sorted(times["gpu_s"].items()))
         times["gpu_detail"] = dict(sorted(times["gpu_detail"].items()))
         print(table(times))
