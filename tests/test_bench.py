@@ -16,6 +16,14 @@ def test_bench_reports_rates_ratios_memory_and_data_share(tmp_path, capsys):
         assert float(r["steps_per_s"]) > 0 and float(r["images_per_s"]) == float(r["steps_per_s"]) * int(r["batch"])
         assert float(r["peak_mem_mb"]) > 0 and 0 <= float(r["data_share"]) < 1 and not r["note"]
     assert "machine:" in capsys.readouterr().out
+    # the README's table: the machine as lscpu names it, one row, one ratio column per variant
+    table = out.with_suffix(".md").read_text()
+    from course_lib.train.device import cpu_info
+
+    assert cpu_info()[0] in table.splitlines()[0]
+    assert "| model | preset | batch | eager steps/s | images/s | data share | plain | channels_last | bf16 |" in table
+    row = next(line for line in table.splitlines() if line.startswith("| tinygan | quick |"))
+    assert row.count("x |") == 3  # plain, channels_last, bf16 as ratios
 
 
 def test_plain_loop_updates_every_network_like_the_trainer():

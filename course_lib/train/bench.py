@@ -15,7 +15,8 @@ after the other from the same initial weights, and reports each as a ratio to th
 Measured: steps/s, images/s, peak memory (CUDA allocator, or the process's peak resident set on
 CPU, reset per variant) and the share of time spent waiting for data. Timings use the wall clock
 with a device synchronisation at both ends of the measured window only. Results go to a CSV file
-and a printed table.
+and a printed table; ``build/bench.md`` holds the README's table (machine named as ``lscpu``
+reports it, with its bf16 matrix units).
 """
 
 from __future__ import annotations
@@ -181,6 +182,29 @@ def machine() -> str:
             f"torch {torch.__version__}")
 
 
+def markdown(results: list[Result], machine_line: str, steps: int, warmup: int) -> str:
+    """The README's speed table: one row per (model, preset), one ratio column per variant."""
+    variants = [v for v in VARIANTS[1:] if any(r.variant == v for r in results)]
+    head = ["model", "preset", "batch", "eager steps/s", "images/s", "data share", *variants, "peak MB"]
+    lines = [f"Machine: {machine_line}; {steps} measured steps after {warmup} warm-up steps, "
+             f"{time.strftime('%Y-%m-%d')}. Ratios > 1 are faster than eager fp32.", "",
+             "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for model, preset in dict.fromkeys((r.model, r.preset) for r in results):
+        rows = {r.variant: r for r in results if (r.model, r.preset) == (model, preset)}
+        base = rows.get("eager")
+        if base is None or base.note:
+            lines.append(f"| {model} | {preset} | - | {base.note if base else 'not run'} |")
+            continue
+        cells = [model, preset, str(base.batch), f"{base.steps_per_s:.3g}", f"{base.images_per_s:.3g}",
+                 f"{100 * base.data_share:.0f}%"]
+        for v in variants:
+            r = rows.get(v)
+            cells.append("-" if r is None else (r.note[:24] if r.note else f"{r.ratio:.2f}x"))
+        cells.append(f"{base.peak_mem_mb:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_lib.train.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=None, help=f"default: all ({', '.join(sorted(RECIPES))})")
@@ -202,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerow(["machine", *[fld.name for fld in dataclasses.fields(Result)]])
         for r in results:
             writer.writerow([machine(), *dataclasses.astuple(r)])
-    print(f"wrote {out}")
+    table = out.with_suffix(".md")
+    table.write_text(markdown(results, machine(), args.steps, args.warmup) + "\n")
+    print(f"wrote {out} and {table} (the README's table)")
     return 0
 
 
