@@ -328,3 +328,25 @@ def test_cli_paper_preset_uses_bf16_on_an_amx_cpu(monkeypatch, tmp_path, capsys)
     with pytest.raises(Stop):
         cli.main(["tinygan", "--preset", "paper", "--precision", "fp32", "--out", str(tmp_path / "c")])
     assert seen["precision"] == "fp32"
+
+
+def test_command_lines_are_installed_documented_and_list_recipes_in_one_line_each():
+    import argparse
+    import importlib
+    import tomllib
+
+    from course_lib.train import cli
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) >= {"course-train", "course-grade", "course-weights"}
+    for target in scripts.values():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), target
+    parser = cli.build_parser()
+    assert "``" not in parser.description
+    undocumented = [a.dest for a in parser._actions if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert not undocumented, f"CLI options without help text: {undocumented}"
+    lines = cli.listing().splitlines()
+    assert len(lines) == len(cli.RECIPES) and all(" lecture " in line for line in lines)
+    assert set(cli.ABOUT) == set(cli.RECIPES), "every recipe needs its one-line description in cli.ABOUT"
+    assert (Path(cli.__file__).parents[1] / "py.typed").is_file()

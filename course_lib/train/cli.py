@@ -90,6 +90,38 @@ RECIPES: dict[str, str] = {
 }
 
 
+#: name -> (lecture, paper, what it trains): the one-line description ``--list`` prints
+ABOUT: dict[str, tuple[str, str, str]] = {
+    "tinygan": ("00", "Radford et al. 2016 (DCGAN)", "a tiny GAN on procedural blobs"),
+    "fast_style": ("03", "Johnson et al. 2016", "a feed-forward style transfer network for one style"),
+    "cin_style": ("03", "Dumoulin et al. 2017", "one network for N styles (conditional instance norm)"),
+    "adain": ("03", "Huang & Belongie 2017", "arbitrary style transfer with adaptive instance norm"),
+    "srresnet": ("03", "Ledig et al. 2017", "x4 super-resolution with a pixel loss (SRResNet)"),
+    "srgan": ("03", "Ledig et al. 2017", "x4 super-resolution with VGG and adversarial losses (SRGAN)"),
+    "pix2pix": ("04", "Isola et al. 2017", "paired translation: U-Net + PatchGAN (labels -> facades)"),
+    "pix2pixhd": ("05", "Wang et al. 2018", "coarse-to-fine label-to-photo translation with instance boundaries"),
+    "cyclegan": ("06", "Zhu et al. 2017", "unpaired translation with cycle consistency"),
+    "munit": ("07", "Huang et al. 2018", "multimodal unpaired translation (content + style codes)"),
+    "context_encoder": ("08", "Pathak et al. 2016", "centre-hole inpainting with L2 + adversarial loss"),
+    "global_local": ("09", "Iizuka et al. 2017", "inpainting with global and local discriminators"),
+    "pconv": ("10", "Liu et al. 2018", "irregular-hole inpainting with partial convolutions"),
+    "deepfill_v1": ("10", "Yu et al. 2018", "coarse-to-fine inpainting with contextual attention"),
+    "deepfill_v2": ("10", "Yu et al. 2019", "free-form inpainting: gated convolution + SN-PatchGAN"),
+    "deepfill_v2_guided": ("10", "Yu et al. 2019", "DeepFill v2 guided by a user's sketch"),
+    "matting": ("11", "Xu et al. 2017 (Deep Image Matting)", "alpha mattes from an image and a trimap"),
+}
+
+
+def listing() -> str:
+    """One line per recipe: name, lecture, paper, what it trains (what ``--list`` prints)."""
+    width = max(map(len, RECIPES))
+    lines = []
+    for name in sorted(RECIPES, key=lambda n: (ABOUT.get(n, ("99",))[0], n)):
+        lecture, paper, what = ABOUT.get(name, ("--", "", "(registered by the user)"))
+        lines.append(f"{name:<{width}}  lecture {lecture}  {what}" + (f" [{paper}]" if paper else ""))
+    return "\n".join(lines)
+
+
 def register(name: str, target: str) -> None:
     """Add a recipe (``target`` = ``"package.module:function"``)."""
     RECIPES[name] = target
@@ -156,15 +188,17 @@ def _remove_previous_run(out: Path, checkpoint: Path) -> list[Path]:
     return removed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.train", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m course_lib.train`` (also installed as ``course-train``)."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.train",
+                                     description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("model", nargs="?", help="the method to train (see --list)")
     parser.add_argument("--list", action="store_true", help="list the available models and exit")
     parser.add_argument("--preset", choices=PRESETS, default="quick", help="quick: minutes on a CPU; paper: the paper's setup")
     parser.add_argument("--data", default=None, help="data set name or folder (default: the recipe's procedural data)")
     parser.add_argument("--out", default=None, help="run folder (default runs/MODEL-PRESET)")
     parser.add_argument("--steps", type=int, default=None, help="override the number of steps")
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the initial weights, the data order and the noise (default 0)")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)")
@@ -179,11 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true",
                         help="delete the run in OUT (checkpoint, history, samples) and start over")
     parser.add_argument("--sync-bn", action="store_true", help="under torchrun: share batch-norm statistics across GPUs")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     if args.list or not args.model:
-        for name in sorted(RECIPES):
-            print(name)
+        print(listing())
         return 0
     if args.resume and args.force:
         raise SystemExit("--resume continues the run in the --out folder and --force deletes it: pass one of them.")
