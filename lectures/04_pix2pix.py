@@ -273,7 +273,9 @@ outputs = {
     "pix2pix (cGAN + L1)": translate(pix2pix.G, test_x),
 }
 scores = {name: paired_scores(pred, test_y) for name, pred in outputs.items()}
-other_real = test_y.roll(1, 0)  # each target's neighbour: a real photo, of another facade
+# real photos of other facades: a third procedural set, or with the real data the training photos
+other_real = (InMemory(ProceduralFacades(length=64, size=cfg["size"], seed=2)).tensors["target"]
+              if real_facades is None else train_y[: len(test_y)])
 scores["(real photos of other facades)"] = paired_scores(other_real, test_y)
 print(format_scores(scores))
 for name in ("L1 only", "pix2pix (cGAN + L1)"):
