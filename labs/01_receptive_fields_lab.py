@@ -16,6 +16,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 01_receptive_fields_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab01.hint('receptive_field')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -52,7 +56,7 @@ from course_lib.checks import lab01
 def receptive_field(layers: list[tuple[int, int, int]]) -> tuple[int, int]:
     """[(kernel_size, stride, dilation), ...] -> (receptive field, jump) of the last layer."""
     # YOUR CODE HERE
-    raise NotImplementedError('receptive_field: not written yet. Hint: start with r, j = 1, 1 and update both for every layer')
+    raise NotImplementedError("receptive_field: not written yet. Run lab01.hint('receptive_field') for a hint")
 
 
 # %%
@@ -77,7 +81,7 @@ print("PatchGAN:", receptive_field([(4, 2, 1)] * 3 + [(4, 1, 1)] * 2))
 def dilated_stack(channels: int, dilations: list[int]) -> nn.Sequential:
     """(N, channels, H, W) -> (N, channels, H, W); one 3x3 conv with dilation d + ReLU per d."""
     # YOUR CODE HERE
-    raise NotImplementedError('dilated_stack: not written yet. Hint: a 3x3 kernel with dilation d needs padding d to keep the size')
+    raise NotImplementedError("dilated_stack: not written yet. Run lab01.hint('dilated_stack') for a hint")
 
 
 # %%
@@ -100,7 +104,7 @@ lab01.check_dilated_stack(dilated_stack)
 def empirical_rf(model: nn.Module, input_size: int) -> tuple[int, int]:
     """Height and width (in input pixels) of the receptive field of the centre output unit."""
     # YOUR CODE HERE
-    raise NotImplementedError('empirical_rf: not written yet. Hint: model.eval(); x = torch.randn(1, C, H, W, requires_grad=True); out[0, :, h // 2, w // 2].sum().backward()')
+    raise NotImplementedError("empirical_rf: not written yet. Run lab01.hint('empirical_rf') for a hint")
 
 
 # %%
@@ -128,3 +132,19 @@ assert measured == (formula, formula)
 # plain 3x3 layers is that, and how many 3x3 layers with dilations doubling from 1?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part.** Return from `question_1()` the smallest number of 3x3 layers with dilations
+# 1, 2, 4, 8, ... (doubling from 1, stride 1) that lets the output at the hole's centre depend on a
+# known pixel. Your `receptive_field` can do the counting. The answer to the rest of the question,
+# in words, goes in the cell above (read by your teacher).
+
+# %%
+def question_1() -> int:
+    """Fewest 3x3 layers with dilations 1, 2, 4, ... whose field at the hole's centre reaches a known pixel."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab01.check_question_1(question_1)

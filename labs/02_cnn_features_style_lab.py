@@ -18,6 +18,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 02_cnn_features_style_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab02.hint('content_loss')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour. The checks run in seconds; the final style transfer in under a minute
 # on a laptop CPU.
 
@@ -64,7 +68,7 @@ from course_lib.viz import show_images
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) features and target -> scalar 1/2 * sum of squared differences."""
     # YOUR CODE HERE
-    raise NotImplementedError('content_loss: not written yet. Hint: square the difference, sum everything, halve')
+    raise NotImplementedError("content_loss: not written yet. Run lab02.hint('content_loss') for a hint")
 
 
 # %%
@@ -86,7 +90,7 @@ lab02.check_content_loss(content_loss)
 def gram_matrix(features: torch.Tensor, normalize: bool = False) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, C): G = F F^T per image (divided by C*H*W if normalize)."""
     # YOUR CODE HERE
-    raise NotImplementedError('gram_matrix: not written yet. Hint: reshape to (N, C, H*W), then f @ f.transpose(1, 2)')
+    raise NotImplementedError("gram_matrix: not written yet. Run lab02.hint('gram_matrix') for a hint")
 
 
 # %%
@@ -108,7 +112,7 @@ lab02.check_gram_matrix(gram_matrix)
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) features, (1 or N, C, C) target Gram -> scalar E_l."""
     # YOUR CODE HERE
-    raise NotImplementedError('style_layer_loss: not written yet. Hint: G = gram_matrix(features); divide the summed squared difference by 4 * C**2 * (H*W)**2')
+    raise NotImplementedError("style_layer_loss: not written yet. Run lab02.hint('style_layer_loss') for a hint")
 
 
 # %%
@@ -131,7 +135,7 @@ lab02.check_style_layer_loss(style_layer_loss)
 def total_variation(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> scalar sum of squared vertical and horizontal neighbour differences."""
     # YOUR CODE HERE
-    raise NotImplementedError('total_variation: not written yet. Hint: slice: images[..., 1:, :] - images[..., :-1, :] and the same along W')
+    raise NotImplementedError("total_variation: not written yet. Run lab02.hint('total_variation') for a hint")
 
 
 # %%
@@ -155,7 +159,7 @@ lab02.check_total_variation(total_variation)
 def optimise_image(loss_fn, init: torch.Tensor, steps: int, lr: float = 0.02) -> tuple[torch.Tensor, list[float]]:
     """Minimise loss_fn(image) over the pixels, starting at init; return (image, losses)."""
     # YOUR CODE HERE
-    raise NotImplementedError('optimise_image: not written yet. Hint: image = init.detach().clone().requires_grad_(True); then the loop zero_grad/loss/backward/step/clamp')
+    raise NotImplementedError("optimise_image: not written yet. Run lab02.hint('optimise_image') for a hint")
 
 
 # %%
@@ -211,3 +215,27 @@ lab02.check_stylised(result, history, min_reduction=5.0)
 # positions), and rerun the last cells. In a sentence: what does each change do?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# ## Question
+#
+# Why do Gatys et al. divide each layer's style term by $4N^2M^2$ ($N$ channels, $M$ positions)?
+# Show the network the same image at twice the size per side, and suppose every feature map is
+# simply tiled 2x2: the same statistics, four times the positions.
+#
+# **Graded part.** By what factor does the un-normalised $\sum (G - A)^2$ of one layer grow?
+# Return it from `question_1()` (compute it with your `gram_matrix`, or reason it out).
+# **In words:** what would go wrong without the normalisation when layers of different sizes are
+# combined?
+#
+# *Your answer here.*
+
+# %%
+def question_1() -> float:
+    """How many times larger sum((G - A)^2) is when every feature map is tiled 2x2."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab02.check_question_1(question_1)

@@ -18,6 +18,10 @@
 # cell, then run the check cell below it. Do not edit the check cells: they are how your lab is
 # graded (`pytest --nbval-lax 03_fast_style_adain_sr_lab.ipynb` passes when every check passes).
 #
+# **Stuck?** `lab03.hint('adain')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour; everything runs in seconds on a laptop CPU except the last training
 # (under a minute in quick mode).
 
@@ -64,7 +68,7 @@ from course_lib.viz import show_images, show_rows
 def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Give each channel of content the mean and std of the same channel of style."""
     # YOUR CODE HERE
-    raise NotImplementedError('adain: not written yet. Hint: mu = x.mean(dim=(2, 3), keepdim=True); sigma = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()')
+    raise NotImplementedError("adain: not written yet. Run lab03.hint('adain') for a hint")
 
 
 # %%
@@ -100,7 +104,7 @@ def conditional_instance_norm(x: torch.Tensor, style_weights: torch.Tensor, gamm
                               beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """x (N, C, H, W), style_weights (N, S), gamma and beta (S, C) -> (N, C, H, W)."""
     # YOUR CODE HERE
-    raise NotImplementedError('conditional_instance_norm: not written yet. Hint: g = (style_weights @ gamma)[:, :, None, None] has shape (N, C, 1, 1)')
+    raise NotImplementedError("conditional_instance_norm: not written yet. Run lab03.hint('conditional_instance_norm') for a hint")
 
 
 # %%
@@ -127,7 +131,7 @@ def perceptual_loss(out_features: dict, content_features: dict, style_grams: dic
                     style_weight: float) -> torch.Tensor:
     """Johnson et al.'s loss for one batch of outputs, from precomputed VGG features."""
     # YOUR CODE HERE
-    raise NotImplementedError('perceptual_loss: not written yet. Hint: nn.functional.mse_loss for the content; gram_matrix(..., normalize=True) for the style')
+    raise NotImplementedError("perceptual_loss: not written yet. Run lab03.hint('perceptual_loss') for a hint")
 
 
 # %%
@@ -224,3 +228,17 @@ fig = show_images([test[0], *[o[0] for o in outputs]], (0, 1),
 # **Question.** Why does one network need only a few thousand extra numbers per style?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part.** How many numbers does one more style add to `TinyStyleNet(n_styles, c=16)`
+# above? Return it from `question_1()`.
+
+# %%
+def question_1() -> int:
+    """The number of parameters that belong to one style in TinyStyleNet(n_styles, c=16)."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab03.check_question_1(question_1)

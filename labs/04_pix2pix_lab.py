@@ -19,6 +19,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 04_pix2pix_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab04.hint('skip_forward')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour; everything runs in about a minute on a laptop CPU.
 
 # %%
@@ -66,7 +70,7 @@ from course_lib.viz import show_rows
 def skip_forward(block: UnetSkipBlock, x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, 2C, H, W), or the image (N, out, H, W) for the outermost block."""
     # YOUR CODE HERE
-    raise NotImplementedError('skip_forward: not written yet. Hint: y = block.up(block.inner(block.down(x))); concatenate along dim=1 unless block.outermost')
+    raise NotImplementedError("skip_forward: not written yet. Run lab04.hint('skip_forward') for a hint")
 
 
 # %%
@@ -108,7 +112,7 @@ print(f"U-Net 256: {sum(p.numel() for p in unet.parameters()):,} parameters, out
 def patchgan(in_channels: int, ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
     """(N, in_channels, H, W) -> (N, 1, H', W') patch logits."""
     # YOUR CODE HERE
-    raise NotImplementedError('patchgan: not written yet. Hint: see the bullet list; keep m_prev and m = min(2**n, 8) as you go')
+    raise NotImplementedError("patchgan: not written yet. Run lab04.hint('patchgan') for a hint")
 
 
 # %%
@@ -140,7 +144,7 @@ print(f"PatchGAN: {sum(p.numel() for p in D_full.parameters()):,} parameters, sc
 def d_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Scalar loss of the discriminator for inputs x, real outputs y and generated outputs fake."""
     # YOUR CODE HERE
-    raise NotImplementedError('d_loss: not written yet. Hint: two calls of D on torch.cat([x, ...], 1); targets torch.ones_like / torch.zeros_like')
+    raise NotImplementedError("d_loss: not written yet. Run lab04.hint('d_loss') for a hint")
 
 
 # %%
@@ -162,7 +166,7 @@ def g_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor,
            lambda_l1: float = 100.0) -> torch.Tensor:
     """Scalar loss of the generator."""
     # YOUR CODE HERE
-    raise NotImplementedError('g_loss: not written yet. Hint: one call of D on torch.cat([x, fake], 1), target ones; plus lambda_l1 * F.l1_loss(fake, y)')
+    raise NotImplementedError("g_loss: not written yet. Run lab04.hint('g_loss') for a hint")
 
 
 # %%
@@ -225,3 +229,21 @@ fig = show_rows({"labels": x[:8], "your pix2pix": fake[:8], "target": y[:8]}, va
 # 2. Why does the decoder of the outermost block not get a skip connection?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part (question 1).** With an unconditional D, which term of G's loss would be the only
+# one tying the output to the input? Return one letter from `question_1()`:
+#
+# * **A** the adversarial term;
+# * **B** the L1 term;
+# * **C** neither.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B or C."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab04.check_question_1(question_1)

@@ -18,6 +18,10 @@
 # Replace that line with your code, run the cell, then run the check cell below it. Do not edit
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 05_pix2pixhd_lab.ipynb`).
 #
+# **Stuck?** `lab05.hint('boundary_map')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; everything runs in seconds on a laptop CPU.
 
 # %%
@@ -60,7 +64,7 @@ from course_lib.viz import show_rows
 def boundary_map(instances: torch.Tensor) -> torch.Tensor:
     """(N, H, W) instance ids -> (N, 1, H, W) float map, 1 where a 4-neighbour has another id."""
     # YOUR CODE HERE
-    raise NotImplementedError('boundary_map: not written yet. Hint: compare shifted slices, e.g. ids[:, :, 1:] != ids[:, :, :-1], and mark both sides')
+    raise NotImplementedError("boundary_map: not written yet. Run lab05.hint('boundary_map') for a hint")
 
 
 # %%
@@ -95,7 +99,7 @@ fig = show_rows({"labels": label_colours(batch["labels"], StreetScenes.palette),
 def multiscale_forward(discriminators: list[nn.Module], x: torch.Tensor) -> list:
     """Outputs of discriminator i on x downsampled i times, finest first."""
     # YOUR CODE HERE
-    raise NotImplementedError('multiscale_forward: not written yet. Hint: loop with enumerate; downsample x before every discriminator but the first')
+    raise NotImplementedError("multiscale_forward: not written yet. Run lab05.hint('multiscale_forward') for a hint")
 
 
 # %%
@@ -129,7 +133,7 @@ def feature_matching(fake_feats: list[list[torch.Tensor]], real_feats: list[list
                      lambda_feat: float = 10.0) -> torch.Tensor:
     """Scalar feature-matching loss between two multi-scale discriminator outputs."""
     # YOUR CODE HERE
-    raise NotImplementedError('feature_matching: not written yet. Hint: two loops (scales, maps without the last); F.l1_loss(fake, real.detach()) * weights')
+    raise NotImplementedError("feature_matching: not written yet. Run lab05.hint('feature_matching') for a hint")
 
 
 # %%
@@ -166,3 +170,18 @@ assert torch.allclose(cond, task.condition(batch)) and torch.isclose(mine, libra
 #    the one that makes the generator's output globally consistent?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part (question 2).** Each discriminator has a 70x70 receptive field at its own scale.
+# About how many pixels per side of the full-resolution image does the coarsest of the three
+# cover? Ignore the few pixels that the pooling kernels add. Return it from `question_1()`.
+
+# %%
+def question_1() -> int:
+    """Pixels per side of the full-resolution image covered by the coarsest discriminator's field."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab05.check_question_1(question_1)

@@ -20,6 +20,10 @@
 # prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 06_cyclegan_lab.ipynb`).
 #
+# **Stuck?** `lab06.hint('lsgan_d_loss')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; the final training takes under a minute on a laptop CPU.
 
 # %%
@@ -62,13 +66,13 @@ from course_lib.viz import show_rows
 def lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """Discriminator loss from its scores on real images and on (detached) fakes; a scalar."""
     # YOUR CODE HERE
-    raise NotImplementedError('lsgan_d_loss: not written yet. Hint: two means of squared errors, targets 1 (real) and 0 (fake), then halve')
+    raise NotImplementedError("lsgan_d_loss: not written yet. Run lab06.hint('lsgan_d_loss') for a hint")
 
 
 def lsgan_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """Generator loss from the discriminator's scores on its fakes; a scalar."""
     # YOUR CODE HERE
-    raise NotImplementedError('lsgan_g_loss: not written yet. Hint: the generator wants its fakes scored 1')
+    raise NotImplementedError("lsgan_g_loss: not written yet. Run lab06.hint('lsgan_g_loss') for a hint")
 
 
 # %%
@@ -97,7 +101,7 @@ def cycle_loss(real_a: torch.Tensor, rec_a: torch.Tensor, real_b: torch.Tensor, 
                lambda_cycle: float = 10.0) -> torch.Tensor:
     """Cycle-consistency loss of both directions, weighted by lambda_cycle; a scalar."""
     # YOUR CODE HERE
-    raise NotImplementedError('cycle_loss: not written yet. Hint: lambda_cycle * (L1 of the A cycle + L1 of the B cycle), L1 = (x - y).abs().mean()')
+    raise NotImplementedError("cycle_loss: not written yet. Run lab06.hint('cycle_loss') for a hint")
 
 
 # %%
@@ -118,7 +122,7 @@ def identity_loss(G_AB: nn.Module, G_BA: nn.Module, real_a: torch.Tensor, real_b
                   lambda_cycle: float = 10.0, lambda_identity: float = 0.5) -> torch.Tensor:
     """Identity loss of both generators; a scalar."""
     # YOUR CODE HERE
-    raise NotImplementedError('identity_loss: not written yet. Hint: feed G_AB a B image and compare with that same image; weight lambda_cycle * lambda_identity')
+    raise NotImplementedError("identity_loss: not written yet. Run lab06.hint('identity_loss') for a hint")
 
 
 # %%
@@ -151,7 +155,7 @@ class ImagePool:
     def query(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) new fakes -> (N, C, H, W) fakes for the discriminator."""
         # YOUR CODE HERE
-        raise NotImplementedError('query: not written yet. Hint: loop over the images of the batch; len(self.images) < self.pool_size means "not full yet"')
+        raise NotImplementedError("query: not written yet. Run lab06.hint('query') for a hint")
 
 
 # %%
@@ -226,3 +230,22 @@ fig = show_rows({"summer (input)": held_out["A"][:6], "G(summer)": fake.clamp(-1
 #    generator's adversarial loss always uses the newest fakes?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part (question 2).** Which loss takes its fakes from the image pool? Return one letter
+# from `question_1()`:
+#
+# * **A** the discriminator's loss only;
+# * **B** the generator's adversarial loss only;
+# * **C** both adversarial losses;
+# * **D** the cycle-consistency loss.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B, C or D."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab06.check_question_1(question_1)

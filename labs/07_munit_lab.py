@@ -21,6 +21,10 @@
 # run the check cell below it. Do not edit the check cells: they are how your lab is graded
 # (`pytest --nbval-lax 07_munit_lab.ipynb`).
 #
+# **Stuck?** `lab07.hint('adain')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; the final training takes about a minute on a laptop CPU.
 
 # %%
@@ -65,7 +69,7 @@ from course_lib.viz import show_rows
 def adain(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """(N, C, H, W) features, (N, C) target means and stds -> (N, C, H, W)."""
     # YOUR CODE HERE
-    raise NotImplementedError('adain: not written yet. Hint: statistics over dim=(2, 3) with keepdim=True; mean[:, :, None, None] broadcasts')
+    raise NotImplementedError("adain: not written yet. Run lab07.hint('adain') for a hint")
 
 
 # %%
@@ -89,7 +93,7 @@ def adain_res_block(x: torch.Tensor, style: torch.Tensor, mlp: nn.Module, conv1:
                     conv2: nn.Module) -> torch.Tensor:
     """(N, C, H, W) features and (N, style_dim, 1, 1) style codes -> (N, C, H, W)."""
     # YOUR CODE HERE
-    raise NotImplementedError('adain_res_block: not written yet. Hint: params = mlp(style) has shape (N, 4C); params.split(C, dim=1) gives four (N, C) pieces')
+    raise NotImplementedError("adain_res_block: not written yet. Run lab07.hint('adain_res_block') for a hint")
 
 
 # %%
@@ -116,7 +120,7 @@ def latent_losses(gen_a, gen_b, content_a: torch.Tensor, content_b: torch.Tensor
                   style_b: torch.Tensor) -> dict[str, torch.Tensor]:
     """Content and style reconstruction losses of both translation directions."""
     # YOUR CODE HERE
-    raise NotImplementedError('latent_losses: not written yet. Hint: x_ab is a B image, so gen_b.encode(x_ab) gives (content_a_rec, style_b_rec)')
+    raise NotImplementedError("latent_losses: not written yet. Run lab07.hint('latent_losses') for a hint")
 
 
 # %%
@@ -140,7 +144,7 @@ lab07.check_latent_losses(latent_losses)
 def translate_multimodal(gen_a, gen_b, x_a: torch.Tensor, n_styles: int, seed: int = 0) -> torch.Tensor:
     """(N, C, H, W) A images -> (N, n_styles, C, H, W) B translations, one per sampled style."""
     # YOUR CODE HERE
-    raise NotImplementedError('translate_multimodal: not written yet. Hint: styles[k:k+1].expand(N, -1, -1, -1) gives every image style k; torch.stack(outputs, dim=1)')
+    raise NotImplementedError("translate_multimodal: not written yet. Run lab07.hint('translate_multimodal') for a hint")
 
 
 # %%
@@ -187,3 +191,23 @@ fig = show_rows({"sketch": held_out["A"][:6], **{f"style {k}": outputs[:6, k].cl
 #    like one particular textured shape (example-guided translation)?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part (question 2).** To translate a sketch (domain A) in the style of one particular
+# B image (the reference), where does the style code come from? Return one letter from
+# `question_1()`:
+#
+# * **A** `gen_a`'s content encoder, applied to the reference;
+# * **B** `gen_b`'s style encoder, applied to the reference;
+# * **C** `gen_a`'s style encoder, applied to the sketch;
+# * **D** a random draw from N(0, I).
+
+# %%
+def question_1() -> str:
+    """One letter: A, B, C or D."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab07.check_question_1(question_1)

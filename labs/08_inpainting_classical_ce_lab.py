@@ -20,6 +20,10 @@
 # wrong, the most likely mistake. Do not edit them: they are also how the lab is graded
 # (`pytest --nbval-lax 08_inpainting_classical_ce_lab.ipynb`).
 #
+# **Stuck?** `lab08.hint('masked_mse')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -62,7 +66,7 @@ from course_lib.viz import show_rows
 def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the hole (mask == 1): (N, C, H, W), (N, C, H, W), (N, 1, H, W) -> scalar."""
     # YOUR CODE HERE
-    raise NotImplementedError('masked_mse: not written yet. Hint: multiply the squared error by the mask, sum, and divide by mask.sum() * C')
+    raise NotImplementedError("masked_mse: not written yet. Run lab08.hint('masked_mse') for a hint")
 
 
 # %%
@@ -79,7 +83,7 @@ lab08.check_masked_mse(masked_mse)
 def mean_colour_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) image and (N, 1, H, W) mask -> (N, C, H, W) with every hole filled by its image's mean colour."""
     # YOUR CODE HERE
-    raise NotImplementedError("mean_colour_fill: not written yet. Hint: known = 1 - mask; average image * known over dims (2, 3), divide by known's sum")
+    raise NotImplementedError("mean_colour_fill: not written yet. Run lab08.hint('mean_colour_fill') for a hint")
 
 
 # %%
@@ -106,7 +110,7 @@ lab08.check_mean_colour_fill(mean_colour_fill)
 def context_encoder_loss(fake: torch.Tensor, real: torch.Tensor, hole: torch.Tensor, d_logits: torch.Tensor) -> torch.Tensor:
     """0.999 x overlap-weighted L2 + 0.001 x the generator's adversarial loss (a scalar)."""
     # YOUR CODE HERE
-    raise NotImplementedError('context_encoder_loss: not written yet. Hint: weights = torch.where(hole > 0.5, 1.0, 10.0); then the two terms')
+    raise NotImplementedError("context_encoder_loss: not written yet. Run lab08.hint('context_encoder_loss') for a hint")
 
 
 # %%
@@ -153,3 +157,21 @@ for name, fill in [("the truth, blurred (5x5 box)", blurred), ("the truth, shift
 # What does exercise 3's adversarial term change, and what would it cost in PSNR?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part.** A network trained with `masked_mse` alone: which fills does it learn to paint?
+# Return one letter from `question_1()`:
+#
+# * **A** fills like (a), blurred;
+# * **B** fills like (b), sharp but slightly off;
+# * **C** either, depending on the random initialisation.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B or C."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab08.check_question_1(question_1)

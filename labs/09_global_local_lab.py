@@ -20,6 +20,10 @@
 # Do not edit the check cells: they are also how the lab is graded
 # (`pytest --nbval-lax 09_global_local_lab.ipynb`).
 #
+# **Stuck?** `lab09.hint('dilated_block')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -65,7 +69,7 @@ from course_lib.viz import to_numpy_image
 def dilated_block(channels: int) -> nn.Sequential:
     """(N, channels, H, W) -> (N, channels, H, W): Table 1's dilated convolutions with BN and ReLU."""
     # YOUR CODE HERE
-    raise NotImplementedError('dilated_block: not written yet. Hint: a 3x3 kernel with dilation d needs padding d; conv -> BN -> ReLU for each d')
+    raise NotImplementedError("dilated_block: not written yet. Run lab09.hint('dilated_block') for a hint")
 
 
 # %%
@@ -82,7 +86,7 @@ lab09.check_dilated_block(dilated_block)
 def complete(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """raw (N, 3, H, W) in [0, 1], image in [-1, 1], mask 1 = hole -> completed image in [-1, 1]."""
     # YOUR CODE HERE
-    raise NotImplementedError('complete: not written yet. Hint: map raw to [-1, 1], then keep the image where mask == 0')
+    raise NotImplementedError("complete: not written yet. Run lab09.hint('complete') for a hint")
 
 
 # %%
@@ -108,7 +112,7 @@ lab09.check_complete(complete)
 def local_crop(images: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor:
     """(N, C, H, W) images, (N, 1, H, W) masks -> (N, C, size, size) crops centred on each hole."""
     # YOUR CODE HERE
-    raise NotImplementedError("local_crop: not written yet. Hint: rows = torch.nonzero(mask[i, 0].amax(dim=1) > 0.5).flatten() gives the hole's rows")
+    raise NotImplementedError("local_crop: not written yet. Run lab09.hint('local_crop') for a hint")
 
 
 # %%
@@ -179,3 +183,19 @@ print(f"logits for {tuple(filled.shape)} images and {tuple(crops.shape)} crops: 
 # the border (a clamped crop) be harder to complete well?
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part.** A 128x128 image has a hole covering rows 0 to 15 (it touches the top border).
+# Your `local_crop` cuts a 64x64 crop around it. At which row of the crop does the hole's centre
+# (row 8 of the image) land? Return it from `question_1()` (compute it with your `local_crop`, or
+# reason it out).
+
+# %%
+def question_1() -> int:
+    """The row of the 64x64 local crop at which the centre of a hole on rows 0-15 lands."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab09.check_question_1(question_1)

@@ -19,6 +19,10 @@
 # prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
 # the check cells: they are also how your lab is graded.
 #
+# **Stuck?** `lab10.hint('partial_conv')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 60 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -69,7 +73,7 @@ def partial_conv(x: torch.Tensor, valid: torch.Tensor, weight: torch.Tensor,
                  bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Partial convolution (stride 1, padding k // 2) and the updated mask; valid: 1 = known."""
     # YOUR CODE HERE
-    raise NotImplementedError('partial_conv: not written yet. Hint: count the valid pixels of every window with F.conv2d(valid, torch.ones(1, 1, k, k), padding=k // 2)')
+    raise NotImplementedError("partial_conv: not written yet. Run lab10.hint('partial_conv') for a hint")
 
 
 # %%
@@ -102,6 +106,22 @@ for layer in range(1, 6):
 # *Your answer here.*
 
 # %% [markdown]
+# **Graded part.** By what factor does a partial convolution multiply the raw convolution of a
+# 3x3 window that holds a single valid pixel? Return it from `question_1()` (compute it with your
+# `partial_conv`, or reason it out).
+
+# %%
+def question_1() -> float:
+    """The rescaling factor of a 3x3 partial convolution window with one valid pixel."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab10.check_question_1(question_1)
+
+
+# %% [markdown]
 # ## Exercise 2 · Gated convolution
 #
 # DeepFill v2 (Yu et al. 2019) lets the network learn its mask: one convolution produces `2C`
@@ -116,7 +136,7 @@ for layer in range(1, 6):
 def gated_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, dilation: int = 1) -> torch.Tensor:
     """(N, C_in, H, W) -> (N, C, H, W): ELU(features) * sigmoid(gates), features first."""
     # YOUR CODE HERE
-    raise NotImplementedError('gated_conv: not written yet. Hint: one F.conv2d to 2C channels, then split into raw[:, :C] and raw[:, C:]')
+    raise NotImplementedError("gated_conv: not written yet. Run lab10.hint('gated_conv') for a hint")
 
 
 # %%
@@ -151,7 +171,7 @@ def stroke_vertices(start: tuple[int, int], angles: list[float], lengths: list[f
                     size: tuple[int, int]) -> list[tuple[int, int]]:
     """The vertices of one zig-zag brush stroke, (x, y) integer pairs."""
     # YOUR CODE HERE
-    raise NotImplementedError('stroke_vertices: not written yet. Hint: a = 2 * math.pi - angle if i % 2 == 0 else angle')
+    raise NotImplementedError("stroke_vertices: not written yet. Run lab10.hint('stroke_vertices') for a hint")
 
 
 # %%
@@ -227,7 +247,7 @@ assert abs(float(ratios.mean()) - MEASURED_HOLE_RATIO_256["strokes"]) < 3 * stan
 def attention_scores(features: torch.Tensor, hole: torch.Tensor, softmax_scale: float = 10.0) -> torch.Tensor:
     """(C, H, W) features, (1, H, W) hole -> (H*W, H, W) attention weights of the background patches."""
     # YOUR CODE HERE
-    raise NotImplementedError('attention_scores: not written yet. Hint: usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float().view(-1, 1, 1)')
+    raise NotImplementedError("attention_scores: not written yet. Run lab10.hint('attention_scores') for a hint")
 
 
 # %%

@@ -22,6 +22,10 @@
 # mattes are (1, H, W) or (N, 1, H, W) in [0, 1]; trimaps hold 0 (background), 0.5 (unknown)
 # and 1 (foreground), except where a file's 8-bit values 0 / 128 / 255 are given.
 #
+# **Stuck?** `lab11.hint('composite')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -57,7 +61,7 @@ from course_lib.viz import show_images
 def composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """(.., 3, H, W) foreground and background, (.., 1, H, W) alpha, all in [0, 1] -> the composite."""
     # YOUR CODE HERE
-    raise NotImplementedError('composite: not written yet. Hint: alpha weights the foreground, (1 - alpha) the background')
+    raise NotImplementedError("composite: not written yet. Run lab11.hint('composite') for a hint")
 
 
 # %%
@@ -74,7 +78,7 @@ lab11.check_composite(composite)
 def composite_premultiplied(fg_pre: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Composite a premultiplied foreground (fg_pre = alpha * F) over bg."""
     # YOUR CODE HERE
-    raise NotImplementedError('composite_premultiplied: not written yet. Hint: the foreground term is already multiplied by alpha')
+    raise NotImplementedError("composite_premultiplied: not written yet. Run lab11.hint('composite_premultiplied') for a hint")
 
 
 # %%
@@ -113,7 +117,7 @@ fig = show_images([composite_premultiplied(alpha * fg, white, alpha), composite(
 def make_trimap(alpha: torch.Tensor, radius: int) -> torch.Tensor:
     """(1, H, W) matte in [0, 1] -> (1, H, W) trimap with values 0, 0.5, 1."""
     # YOUR CODE HERE
-    raise NotImplementedError('make_trimap: not written yet. Hint: opaque = a > 1 - 1/510 and clear = a < 1/510, both eroded with disk(radius) (border_value=1); start from 0.5')
+    raise NotImplementedError("make_trimap: not written yet. Run lab11.hint('make_trimap') for a hint")
 
 
 # %%
@@ -136,7 +140,7 @@ lab11.check_make_trimap(make_trimap)
 def sad_mse(pred: torch.Tensor, gt: torch.Tensor, trimap: torch.Tensor) -> tuple[float, float]:
     """SAD / 1000 and MSE of pred against gt over the pixels where the 8-bit trimap is 128."""
     # YOUR CODE HERE
-    raise NotImplementedError('sad_mse: not written yet. Hint: unknown = (trimap == 128).float(); SAD sums, MSE averages over the unknown pixels')
+    raise NotImplementedError("sad_mse: not written yet. Run lab11.hint('sad_mse') for a hint")
 
 
 # %%
@@ -176,7 +180,7 @@ def compositional_loss(alpha_pred: torch.Tensor, fg: torch.Tensor, bg: torch.Ten
                        image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     """DIM's compositional loss over the unknown region (a scalar tensor)."""
     # YOUR CODE HERE
-    raise NotImplementedError('compositional_loss: not written yet. Hint: unknown = (trimap == 0.5).float(); divide the masked sum by 3 * unknown.sum()')
+    raise NotImplementedError("compositional_loss: not written yet. Run lab11.hint('compositional_loss') for a hint")
 
 
 # %%
@@ -221,3 +225,20 @@ fig = show_images([image[0]] + [m.expand(3, -1, -1) for m in (alpha_pred, alpha,
 # not? Think of a pixel where the foreground and the background have almost the same colour.
 #
 # *Your answer here.*
+
+# %% [markdown]
+# **Graded part.** One pixel, one channel: the foreground is $F = 0.55$, the background
+# $B = 0.45$ (almost the same colour), the true alpha $0.9$ and the predicted alpha $0.2$. What is
+# the compositional error $|\alpha_p F + (1 - \alpha_p) B - I|$ of that pixel (ignore
+# $\epsilon$)? Compare it with the alpha error $|\alpha_p - \alpha_g|$. Return it from
+# `question_1()`.
+
+# %%
+def question_1() -> float:
+    """The compositional error of the pixel described above (one channel, without epsilon)."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_1: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab11.check_question_1(question_1)

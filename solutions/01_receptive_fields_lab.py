@@ -20,6 +20,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 01_receptive_fields_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab01.hint('receptive_field')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -55,7 +59,7 @@ from course_lib.checks import lab01
 # %%
 def receptive_field(layers: list[tuple[int, int, int]]) -> tuple[int, int]:
     """[(kernel_size, stride, dilation), ...] -> (receptive field, jump) of the last layer."""
-    ### BEGIN SOLUTION hint: start with r, j = 1, 1 and update both for every layer
+    ### BEGIN SOLUTION
     r, j = 1, 1
     for k, s, d in layers:
         r = r + (k - 1) * d * j
@@ -85,7 +89,7 @@ print("PatchGAN:", receptive_field([(4, 2, 1)] * 3 + [(4, 1, 1)] * 2))
 # %%
 def dilated_stack(channels: int, dilations: list[int]) -> nn.Sequential:
     """(N, channels, H, W) -> (N, channels, H, W); one 3x3 conv with dilation d + ReLU per d."""
-    ### BEGIN SOLUTION hint: a 3x3 kernel with dilation d needs padding d to keep the size
+    ### BEGIN SOLUTION
     layers = []
     for d in dilations:
         layers.append(nn.Conv2d(channels, channels, kernel_size=3, padding=d, dilation=d))
@@ -113,7 +117,7 @@ lab01.check_dilated_stack(dilated_stack)
 # %%
 def empirical_rf(model: nn.Module, input_size: int) -> tuple[int, int]:
     """Height and width (in input pixels) of the receptive field of the centre output unit."""
-    ### BEGIN SOLUTION hint: model.eval(); x = torch.randn(1, C, H, W, requires_grad=True); out[0, :, h // 2, w // 2].sum().backward()
+    ### BEGIN SOLUTION
     model.eval()
     channels = model[0].in_channels
     x = torch.randn(1, channels, input_size, input_size, requires_grad=True)
@@ -157,3 +161,24 @@ assert measured == (formula, formula)
 # Plain 3x3 layers give $2n + 1$, so $n = 32$ layers. Doubling dilations give $2^{n+1} - 1$:
 # five layers reach 63 (not enough), six reach 127.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part.** Return from `question_1()` the smallest number of 3x3 layers with dilations
+# 1, 2, 4, 8, ... (doubling from 1, stride 1) that lets the output at the hole's centre depend on a
+# known pixel. Your `receptive_field` can do the counting. The answer to the rest of the question,
+# in words, goes in the cell above (read by your teacher).
+
+# %%
+def question_1() -> int:
+    """Fewest 3x3 layers with dilations 1, 2, 4, ... whose field at the hole's centre reaches a known pixel."""
+    ### BEGIN SOLUTION
+    needed = 2 * 32 + 1  # the nearest known pixel is 32 pixels from the centre, on each side
+    n = 1
+    while receptive_field([(3, 1, 2**i) for i in range(n)])[0] < needed:
+        n += 1
+    return n
+    ### END SOLUTION
+
+
+# %%
+lab01.check_question_1(question_1)

@@ -22,6 +22,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 02_cnn_features_style_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab02.hint('content_loss')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour. The checks run in seconds; the final style transfer in under a minute
 # on a laptop CPU.
 
@@ -67,7 +71,7 @@ from course_lib.viz import show_images
 # %%
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) features and target -> scalar 1/2 * sum of squared differences."""
-    ### BEGIN SOLUTION hint: square the difference, sum everything, halve
+    ### BEGIN SOLUTION
     return 0.5 * ((features - target) ** 2).sum()
     ### END SOLUTION
 
@@ -90,7 +94,7 @@ lab02.check_content_loss(content_loss)
 # %%
 def gram_matrix(features: torch.Tensor, normalize: bool = False) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, C): G = F F^T per image (divided by C*H*W if normalize)."""
-    ### BEGIN SOLUTION hint: reshape to (N, C, H*W), then f @ f.transpose(1, 2)
+    ### BEGIN SOLUTION
     n, c, h, w = features.shape
     f = features.reshape(n, c, h * w)
     g = f @ f.transpose(1, 2)
@@ -118,7 +122,7 @@ lab02.check_gram_matrix(gram_matrix)
 # %%
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) features, (1 or N, C, C) target Gram -> scalar E_l."""
-    ### BEGIN SOLUTION hint: G = gram_matrix(features); divide the summed squared difference by 4 * C**2 * (H*W)**2
+    ### BEGIN SOLUTION
     _, c, h, w = features.shape
     m = h * w
     g = gram_matrix(features)
@@ -150,7 +154,7 @@ lab02.check_style_layer_loss(style_layer_loss)
 # %%
 def total_variation(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> scalar sum of squared vertical and horizontal neighbour differences."""
-    ### BEGIN SOLUTION hint: slice: images[..., 1:, :] - images[..., :-1, :] and the same along W
+    ### BEGIN SOLUTION
     dv = images[..., 1:, :] - images[..., :-1, :]
     dh = images[..., :, 1:] - images[..., :, :-1]
     return (dv**2).sum() + (dh**2).sum()
@@ -177,7 +181,7 @@ lab02.check_total_variation(total_variation)
 # %%
 def optimise_image(loss_fn, init: torch.Tensor, steps: int, lr: float = 0.02) -> tuple[torch.Tensor, list[float]]:
     """Minimise loss_fn(image) over the pixels, starting at init; return (image, losses)."""
-    ### BEGIN SOLUTION hint: image = init.detach().clone().requires_grad_(True); then the loop zero_grad/loss/backward/step/clamp
+    ### BEGIN SOLUTION
     image = init.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
     losses = []
@@ -251,3 +255,37 @@ lab02.check_stylised(result, history, min_reduction=5.0)
 # (the photo shows through), content from relu4_1 keeps only the layout, so the style can
 # redraw the details: Gatys et al.'s Fig. 5.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# ## Question
+#
+# Why do Gatys et al. divide each layer's style term by $4N^2M^2$ ($N$ channels, $M$ positions)?
+# Show the network the same image at twice the size per side, and suppose every feature map is
+# simply tiled 2x2: the same statistics, four times the positions.
+#
+# **Graded part.** By what factor does the un-normalised $\sum (G - A)^2$ of one layer grow?
+# Return it from `question_1()` (compute it with your `gram_matrix`, or reason it out).
+# **In words:** what would go wrong without the normalisation when layers of different sizes are
+# combined?
+#
+# <!-- BEGIN SOLUTION -->
+# Each Gram entry sums over the $M$ positions, so tiling multiplies $G$ and $A$ by 4 and
+# $(G - A)^2$ by 16, that is $(M'/M)^2$. Without the normalisation the layers with the most
+# positions (relu1_1, the finest) would dominate the style loss, the layer weights $w_l$ would not
+# mean what they say, and the style would be matched mostly at the finest scale.
+# <!-- END SOLUTION -->
+
+# %%
+def question_1() -> float:
+    """How many times larger sum((G - A)^2) is when every feature map is tiled 2x2."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(0)
+    f, a = torch.rand(1, 8, 16, 16), torch.rand(1, 8, 16, 16)
+    small = ((gram_matrix(f) - gram_matrix(a)) ** 2).sum()
+    large = ((gram_matrix(f.repeat(1, 1, 2, 2)) - gram_matrix(a.repeat(1, 1, 2, 2))) ** 2).sum()
+    return float(large / small)
+    ### END SOLUTION
+
+
+# %%
+lab02.check_question_1(question_1)

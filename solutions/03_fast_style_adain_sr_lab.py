@@ -22,6 +22,10 @@
 # cell, then run the check cell below it. Do not edit the check cells: they are how your lab is
 # graded (`pytest --nbval-lax 03_fast_style_adain_sr_lab.ipynb` passes when every check passes).
 #
+# **Stuck?** `lab03.hint('adain')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour; everything runs in seconds on a laptop CPU except the last training
 # (under a minute in quick mode).
 
@@ -67,7 +71,7 @@ from course_lib.viz import show_images, show_rows
 # %%
 def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Give each channel of content the mean and std of the same channel of style."""
-    ### BEGIN SOLUTION hint: mu = x.mean(dim=(2, 3), keepdim=True); sigma = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()
+    ### BEGIN SOLUTION
     mu_c = content.mean(dim=(2, 3), keepdim=True)
     sigma_c = (content.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()
     mu_s = style.mean(dim=(2, 3), keepdim=True)
@@ -108,7 +112,7 @@ fig = show_rows({"style": torch.cat(list(styles.values())), "AdaIN on pixels": t
 def conditional_instance_norm(x: torch.Tensor, style_weights: torch.Tensor, gamma: torch.Tensor,
                               beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """x (N, C, H, W), style_weights (N, S), gamma and beta (S, C) -> (N, C, H, W)."""
-    ### BEGIN SOLUTION hint: g = (style_weights @ gamma)[:, :, None, None] has shape (N, C, 1, 1)
+    ### BEGIN SOLUTION
     mu = x.mean(dim=(2, 3), keepdim=True)
     sigma = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()
     g = (style_weights @ gamma)[:, :, None, None]
@@ -140,7 +144,7 @@ lab03.check_conditional_instance_norm(conditional_instance_norm)
 def perceptual_loss(out_features: dict, content_features: dict, style_grams: dict, content_layer: str,
                     style_weight: float) -> torch.Tensor:
     """Johnson et al.'s loss for one batch of outputs, from precomputed VGG features."""
-    ### BEGIN SOLUTION hint: nn.functional.mse_loss for the content; gram_matrix(..., normalize=True) for the style
+    ### BEGIN SOLUTION
     content = nn.functional.mse_loss(out_features[content_layer], content_features[content_layer].detach())
     style = 0.0
     for k, target in style_grams.items():
@@ -253,3 +257,19 @@ fig = show_images([test[0], *[o[0] for o in outputs]], (0, 1),
 # values are centred, which is exactly what each layer's (gamma, beta) set after normalisation.
 # So a style is 2 x (number of normalised channels) numbers.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part.** How many numbers does one more style add to `TinyStyleNet(n_styles, c=16)`
+# above? Return it from `question_1()`.
+
+# %%
+def question_1() -> int:
+    """The number of parameters that belong to one style in TinyStyleNet(n_styles, c=16)."""
+    ### BEGIN SOLUTION
+    net = TinyStyleNet(n_styles=1, c=16)
+    return sum(norm.gamma.shape[1] + norm.beta.shape[1] for norm in net.norms)
+    ### END SOLUTION
+
+
+# %%
+lab03.check_question_1(question_1)

@@ -23,6 +23,10 @@
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 04_pix2pix_lab.ipynb`
 # passes when every check passes).
 #
+# **Stuck?** `lab04.hint('skip_forward')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about an hour; everything runs in about a minute on a laptop CPU.
 
 # %%
@@ -69,7 +73,7 @@ from course_lib.viz import show_rows
 # %%
 def skip_forward(block: UnetSkipBlock, x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, 2C, H, W), or the image (N, out, H, W) for the outermost block."""
-    ### BEGIN SOLUTION hint: y = block.up(block.inner(block.down(x))); concatenate along dim=1 unless block.outermost
+    ### BEGIN SOLUTION
     y = block.up(block.inner(block.down(x)))
     if block.outermost:
         return y
@@ -115,7 +119,7 @@ print(f"U-Net 256: {sum(p.numel() for p in unet.parameters()):,} parameters, out
 # %%
 def patchgan(in_channels: int, ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
     """(N, in_channels, H, W) -> (N, 1, H', W') patch logits."""
-    ### BEGIN SOLUTION hint: see the bullet list; keep m_prev and m = min(2**n, 8) as you go
+    ### BEGIN SOLUTION
     layers = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
     m = 1
     for n in range(1, n_layers):
@@ -158,7 +162,7 @@ print(f"PatchGAN: {sum(p.numel() for p in D_full.parameters()):,} parameters, sc
 # %%
 def d_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Scalar loss of the discriminator for inputs x, real outputs y and generated outputs fake."""
-    ### BEGIN SOLUTION hint: two calls of D on torch.cat([x, ...], 1); targets torch.ones_like / torch.zeros_like
+    ### BEGIN SOLUTION
     real_scores = D(torch.cat([x, y], dim=1))
     fake_scores = D(torch.cat([x, fake.detach()], dim=1))
     real_loss = F.binary_cross_entropy_with_logits(real_scores, torch.ones_like(real_scores))
@@ -185,7 +189,7 @@ lab04.check_d_loss(d_loss)
 def g_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor,
            lambda_l1: float = 100.0) -> torch.Tensor:
     """Scalar loss of the generator."""
-    ### BEGIN SOLUTION hint: one call of D on torch.cat([x, fake], 1), target ones; plus lambda_l1 * F.l1_loss(fake, y)
+    ### BEGIN SOLUTION
     scores = D(torch.cat([x, fake], dim=1))
     adversarial = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
     return adversarial + lambda_l1 * F.l1_loss(fake, y)
@@ -260,3 +264,22 @@ fig = show_rows({"labels": x[:8], "your pix2pix": fake[:8], "target": y[:8]}, va
 #    the output instead of feeding them to a later layer. The input still reaches the last
 #    decoder layer through the skip of the second level, one step inside.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part (question 1).** With an unconditional D, which term of G's loss would be the only
+# one tying the output to the input? Return one letter from `question_1()`:
+#
+# * **A** the adversarial term;
+# * **B** the L1 term;
+# * **C** neither.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B or C."""
+    ### BEGIN SOLUTION
+    return "B"
+    ### END SOLUTION
+
+
+# %%
+lab04.check_question_1(question_1)

@@ -22,6 +22,10 @@
 # Replace that line with your code, run the cell, then run the check cell below it. Do not edit
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 05_pix2pixhd_lab.ipynb`).
 #
+# **Stuck?** `lab05.hint('boundary_map')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; everything runs in seconds on a laptop CPU.
 
 # %%
@@ -63,7 +67,7 @@ from course_lib.viz import show_rows
 # %%
 def boundary_map(instances: torch.Tensor) -> torch.Tensor:
     """(N, H, W) instance ids -> (N, 1, H, W) float map, 1 where a 4-neighbour has another id."""
-    ### BEGIN SOLUTION hint: compare shifted slices, e.g. ids[:, :, 1:] != ids[:, :, :-1], and mark both sides
+    ### BEGIN SOLUTION
     edge = torch.zeros_like(instances, dtype=torch.bool)
     horizontal = instances[:, :, 1:] != instances[:, :, :-1]
     vertical = instances[:, 1:, :] != instances[:, :-1, :]
@@ -106,7 +110,7 @@ fig = show_rows({"labels": label_colours(batch["labels"], StreetScenes.palette),
 # %%
 def multiscale_forward(discriminators: list[nn.Module], x: torch.Tensor) -> list:
     """Outputs of discriminator i on x downsampled i times, finest first."""
-    ### BEGIN SOLUTION hint: loop with enumerate; downsample x before every discriminator but the first
+    ### BEGIN SOLUTION
     outputs = []
     for i, discriminator in enumerate(discriminators):
         if i > 0:
@@ -146,7 +150,7 @@ for i, feats in enumerate(multiscale_forward(list(D.scales), pair)):
 def feature_matching(fake_feats: list[list[torch.Tensor]], real_feats: list[list[torch.Tensor]],
                      lambda_feat: float = 10.0) -> torch.Tensor:
     """Scalar feature-matching loss between two multi-scale discriminator outputs."""
-    ### BEGIN SOLUTION hint: two loops (scales, maps without the last); F.l1_loss(fake, real.detach()) * weights
+    ### BEGIN SOLUTION
     num_d = len(fake_feats)
     total = torch.zeros(())
     for fake_scale, real_scale in zip(fake_feats, real_feats):
@@ -200,3 +204,20 @@ assert torch.allclose(cond, task.condition(batch)) and torch.isclose(mine, libra
 #    distant parts of the scene; the finest one sees pixel-level detail but only a small
 #    neighbourhood.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part (question 2).** Each discriminator has a 70x70 receptive field at its own scale.
+# About how many pixels per side of the full-resolution image does the coarsest of the three
+# cover? Ignore the few pixels that the pooling kernels add. Return it from `question_1()`.
+
+# %%
+def question_1() -> int:
+    """Pixels per side of the full-resolution image covered by the coarsest discriminator's field."""
+    ### BEGIN SOLUTION
+    downsamplings = 2  # the first of three discriminators sees the full image
+    return 70 * 2**downsamplings
+    ### END SOLUTION
+
+
+# %%
+lab05.check_question_1(question_1)

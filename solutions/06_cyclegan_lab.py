@@ -24,6 +24,10 @@
 # prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
 # the check cells: they are also how your lab is graded (`pytest --nbval-lax 06_cyclegan_lab.ipynb`).
 #
+# **Stuck?** `lab06.hint('lsgan_d_loss')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; the final training takes under a minute on a laptop CPU.
 
 # %%
@@ -65,14 +69,14 @@ from course_lib.viz import show_rows
 # %%
 def lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """Discriminator loss from its scores on real images and on (detached) fakes; a scalar."""
-    ### BEGIN SOLUTION hint: two means of squared errors, targets 1 (real) and 0 (fake), then halve
+    ### BEGIN SOLUTION
     return 0.5 * (((d_real - 1) ** 2).mean() + (d_fake**2).mean())
     ### END SOLUTION
 
 
 def lsgan_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """Generator loss from the discriminator's scores on its fakes; a scalar."""
-    ### BEGIN SOLUTION hint: the generator wants its fakes scored 1
+    ### BEGIN SOLUTION
     return ((d_fake - 1) ** 2).mean()
     ### END SOLUTION
 
@@ -102,7 +106,7 @@ lab06.check_lsgan_g_loss(lsgan_g_loss)
 def cycle_loss(real_a: torch.Tensor, rec_a: torch.Tensor, real_b: torch.Tensor, rec_b: torch.Tensor,
                lambda_cycle: float = 10.0) -> torch.Tensor:
     """Cycle-consistency loss of both directions, weighted by lambda_cycle; a scalar."""
-    ### BEGIN SOLUTION hint: lambda_cycle * (L1 of the A cycle + L1 of the B cycle), L1 = (x - y).abs().mean()
+    ### BEGIN SOLUTION
     return lambda_cycle * ((rec_a - real_a).abs().mean() + (rec_b - real_b).abs().mean())
     ### END SOLUTION
 
@@ -124,7 +128,7 @@ lab06.check_cycle_loss(cycle_loss)
 def identity_loss(G_AB: nn.Module, G_BA: nn.Module, real_a: torch.Tensor, real_b: torch.Tensor,
                   lambda_cycle: float = 10.0, lambda_identity: float = 0.5) -> torch.Tensor:
     """Identity loss of both generators; a scalar."""
-    ### BEGIN SOLUTION hint: feed G_AB a B image and compare with that same image; weight lambda_cycle * lambda_identity
+    ### BEGIN SOLUTION
     weight = lambda_cycle * lambda_identity
     return weight * ((G_AB(real_b) - real_b).abs().mean() + (G_BA(real_a) - real_a).abs().mean())
     ### END SOLUTION
@@ -159,7 +163,7 @@ class ImagePool:
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) new fakes -> (N, C, H, W) fakes for the discriminator."""
-        ### BEGIN SOLUTION hint: loop over the images of the batch; len(self.images) < self.pool_size means "not full yet"
+        ### BEGIN SOLUTION
         images = images.detach()
         if self.pool_size == 0:
             return images
@@ -263,3 +267,23 @@ fig = show_rows({"summer (input)": held_out["A"][:6], "G(summer)": fake.clamp(-1
 # old failure mode that D has stopped penalising, and the two oscillate. A pool of 50 past fakes
 # keeps D's judgement stable across that history.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part (question 2).** Which loss takes its fakes from the image pool? Return one letter
+# from `question_1()`:
+#
+# * **A** the discriminator's loss only;
+# * **B** the generator's adversarial loss only;
+# * **C** both adversarial losses;
+# * **D** the cycle-consistency loss.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B, C or D."""
+    ### BEGIN SOLUTION
+    return "A"
+    ### END SOLUTION
+
+
+# %%
+lab06.check_question_1(question_1)

@@ -25,6 +25,10 @@
 # run the check cell below it. Do not edit the check cells: they are how your lab is graded
 # (`pytest --nbval-lax 07_munit_lab.ipynb`).
 #
+# **Stuck?** `lab07.hint('adain')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes; the final training takes about a minute on a laptop CPU.
 
 # %%
@@ -68,7 +72,7 @@ from course_lib.viz import show_rows
 # %%
 def adain(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """(N, C, H, W) features, (N, C) target means and stds -> (N, C, H, W)."""
-    ### BEGIN SOLUTION hint: statistics over dim=(2, 3) with keepdim=True; mean[:, :, None, None] broadcasts
+    ### BEGIN SOLUTION
     mu = x.mean(dim=(2, 3), keepdim=True)
     var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
     return (x - mu) / torch.sqrt(var + eps) * std[:, :, None, None] + mean[:, :, None, None]
@@ -95,7 +99,7 @@ lab07.check_adain(adain)
 def adain_res_block(x: torch.Tensor, style: torch.Tensor, mlp: nn.Module, conv1: nn.Module,
                     conv2: nn.Module) -> torch.Tensor:
     """(N, C, H, W) features and (N, style_dim, 1, 1) style codes -> (N, C, H, W)."""
-    ### BEGIN SOLUTION hint: params = mlp(style) has shape (N, 4C); params.split(C, dim=1) gives four (N, C) pieces
+    ### BEGIN SOLUTION
     c = x.shape[1]
     mean1, std1, mean2, std2 = mlp(style).split(c, dim=1)
     y = F.relu(adain(conv1(x), mean1, std1))
@@ -127,7 +131,7 @@ lab07.check_adain_res_block(adain_res_block)
 def latent_losses(gen_a, gen_b, content_a: torch.Tensor, content_b: torch.Tensor, style_a: torch.Tensor,
                   style_b: torch.Tensor) -> dict[str, torch.Tensor]:
     """Content and style reconstruction losses of both translation directions."""
-    ### BEGIN SOLUTION hint: x_ab is a B image, so gen_b.encode(x_ab) gives (content_a_rec, style_b_rec)
+    ### BEGIN SOLUTION
     x_ba = gen_a.decode(content_b, style_a)
     x_ab = gen_b.decode(content_a, style_b)
     content_b_rec, style_a_rec = gen_a.encode(x_ba)
@@ -161,7 +165,7 @@ lab07.check_latent_losses(latent_losses)
 # %%
 def translate_multimodal(gen_a, gen_b, x_a: torch.Tensor, n_styles: int, seed: int = 0) -> torch.Tensor:
     """(N, C, H, W) A images -> (N, n_styles, C, H, W) B translations, one per sampled style."""
-    ### BEGIN SOLUTION hint: styles[k:k+1].expand(N, -1, -1, -1) gives every image style k; torch.stack(outputs, dim=1)
+    ### BEGIN SOLUTION
     g = torch.Generator().manual_seed(seed)
     content, _ = gen_a.encode(x_a)
     styles = torch.randn(n_styles, gen_b.style_dim, 1, 1, generator=g)
@@ -226,3 +230,24 @@ fig = show_rows({"sketch": held_out["A"][:6], **{f"style {k}": outputs[:6, k].cl
 # style encoder to read back the codes the decoder was given, a reference's code lands in the part
 # of the style space the decoder understands.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part (question 2).** To translate a sketch (domain A) in the style of one particular
+# B image (the reference), where does the style code come from? Return one letter from
+# `question_1()`:
+#
+# * **A** `gen_a`'s content encoder, applied to the reference;
+# * **B** `gen_b`'s style encoder, applied to the reference;
+# * **C** `gen_a`'s style encoder, applied to the sketch;
+# * **D** a random draw from N(0, I).
+
+# %%
+def question_1() -> str:
+    """One letter: A, B, C or D."""
+    ### BEGIN SOLUTION
+    return "B"
+    ### END SOLUTION
+
+
+# %%
+lab07.check_question_1(question_1)

@@ -24,6 +24,10 @@
 # wrong, the most likely mistake. Do not edit them: they are also how the lab is graded
 # (`pytest --nbval-lax 08_inpainting_classical_ce_lab.ipynb`).
 #
+# **Stuck?** `lab08.hint('masked_mse')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -65,7 +69,7 @@ from course_lib.viz import show_rows
 # %%
 def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the hole (mask == 1): (N, C, H, W), (N, C, H, W), (N, 1, H, W) -> scalar."""
-    ### BEGIN SOLUTION hint: multiply the squared error by the mask, sum, and divide by mask.sum() * C
+    ### BEGIN SOLUTION
     channels = prediction.shape[1]
     return ((prediction - target) ** 2 * mask).sum() / (mask.sum() * channels)
     ### END SOLUTION
@@ -84,7 +88,7 @@ lab08.check_masked_mse(masked_mse)
 # %%
 def mean_colour_fill(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) image and (N, 1, H, W) mask -> (N, C, H, W) with every hole filled by its image's mean colour."""
-    ### BEGIN SOLUTION hint: known = 1 - mask; average image * known over dims (2, 3), divide by known's sum
+    ### BEGIN SOLUTION
     known = 1 - mask
     mean = (image * known).sum(dim=(2, 3), keepdim=True) / known.sum(dim=(2, 3), keepdim=True)
     return image * known + mean * mask
@@ -114,7 +118,7 @@ lab08.check_mean_colour_fill(mean_colour_fill)
 # %%
 def context_encoder_loss(fake: torch.Tensor, real: torch.Tensor, hole: torch.Tensor, d_logits: torch.Tensor) -> torch.Tensor:
     """0.999 x overlap-weighted L2 + 0.001 x the generator's adversarial loss (a scalar)."""
-    ### BEGIN SOLUTION hint: weights = torch.where(hole > 0.5, 1.0, 10.0); then the two terms
+    ### BEGIN SOLUTION
     weights = torch.where(hole > 0.5, 1.0, 10.0)
     rec = (weights * (fake - real) ** 2).mean()
     adv = F.binary_cross_entropy_with_logits(d_logits, torch.ones_like(d_logits))
@@ -175,3 +179,22 @@ for name, fill in [("the truth, blurred (5x5 box)", blurred), ("the truth, shift
 # Encoder weighs the adversarial term by only 0.001: the L2 term decides colour and layout, the
 # adversarial term only sharpens.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part.** A network trained with `masked_mse` alone: which fills does it learn to paint?
+# Return one letter from `question_1()`:
+#
+# * **A** fills like (a), blurred;
+# * **B** fills like (b), sharp but slightly off;
+# * **C** either, depending on the random initialisation.
+
+# %%
+def question_1() -> str:
+    """One letter: A, B or C."""
+    ### BEGIN SOLUTION
+    return "A"
+    ### END SOLUTION
+
+
+# %%
+lab08.check_question_1(question_1)

@@ -24,6 +24,10 @@
 # Do not edit the check cells: they are also how the lab is graded
 # (`pytest --nbval-lax 09_global_local_lab.ipynb`).
 #
+# **Stuck?** `lab09.hint('dilated_block')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -68,7 +72,7 @@ from course_lib.viz import to_numpy_image
 # %%
 def dilated_block(channels: int) -> nn.Sequential:
     """(N, channels, H, W) -> (N, channels, H, W): Table 1's dilated convolutions with BN and ReLU."""
-    ### BEGIN SOLUTION hint: a 3x3 kernel with dilation d needs padding d; conv -> BN -> ReLU for each d
+    ### BEGIN SOLUTION
     layers = []
     for d in (2, 4, 8, 16):
         layers += [nn.Conv2d(channels, channels, kernel_size=3, padding=d, dilation=d),
@@ -90,7 +94,7 @@ lab09.check_dilated_block(dilated_block)
 # %%
 def complete(raw: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """raw (N, 3, H, W) in [0, 1], image in [-1, 1], mask 1 = hole -> completed image in [-1, 1]."""
-    ### BEGIN SOLUTION hint: map raw to [-1, 1], then keep the image where mask == 0
+    ### BEGIN SOLUTION
     prediction = raw * 2 - 1
     return image * (1 - mask) + prediction * mask
     ### END SOLUTION
@@ -118,7 +122,7 @@ lab09.check_complete(complete)
 # %%
 def local_crop(images: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor:
     """(N, C, H, W) images, (N, 1, H, W) masks -> (N, C, size, size) crops centred on each hole."""
-    ### BEGIN SOLUTION hint: rows = torch.nonzero(mask[i, 0].amax(dim=1) > 0.5).flatten() gives the hole's rows
+    ### BEGIN SOLUTION
     h, w = images.shape[-2:]
     crops = []
     for i in range(images.shape[0]):
@@ -209,3 +213,24 @@ print(f"logits for {tuple(filled.shape)} images and {tuple(crops.shape)} crops: 
 # hole, so part of the local discriminator's view is context rather than completion. The paper
 # lists holes at the image border among its failure cases (Iizuka et al. 2017, discussion of limitations).
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part.** A 128x128 image has a hole covering rows 0 to 15 (it touches the top border).
+# Your `local_crop` cuts a 64x64 crop around it. At which row of the crop does the hole's centre
+# (row 8 of the image) land? Return it from `question_1()` (compute it with your `local_crop`, or
+# reason it out).
+
+# %%
+def question_1() -> int:
+    """The row of the 64x64 local crop at which the centre of a hole on rows 0-15 lands."""
+    ### BEGIN SOLUTION
+    rows = torch.arange(128.0).view(1, 1, 128, 1).expand(1, 1, 128, 128)  # each pixel holds its row
+    mask = torch.zeros(1, 1, 128, 128)
+    mask[..., 0:16, 56:72] = 1
+    top = int(local_crop(rows, mask, 64)[0, 0, 0, 0])  # the image row where the crop starts
+    return 8 - top
+    ### END SOLUTION
+
+
+# %%
+lab09.check_question_1(question_1)

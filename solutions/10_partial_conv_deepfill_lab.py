@@ -23,6 +23,10 @@
 # prints one line per test case and, if something is wrong, the most likely mistake. Do not edit
 # the check cells: they are also how your lab is graded.
 #
+# **Stuck?** `lab10.hint('partial_conv')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 60 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -72,7 +76,7 @@ from course_lib.viz import show_images
 def partial_conv(x: torch.Tensor, valid: torch.Tensor, weight: torch.Tensor,
                  bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Partial convolution (stride 1, padding k // 2) and the updated mask; valid: 1 = known."""
-    ### BEGIN SOLUTION hint: count the valid pixels of every window with F.conv2d(valid, torch.ones(1, 1, k, k), padding=k // 2)
+    ### BEGIN SOLUTION
     k = weight.shape[-1]
     count = F.conv2d(valid, torch.ones(1, 1, k, k), padding=k // 2)
     new_valid = (count > 0).float()
@@ -119,6 +123,26 @@ for layer in range(1, 6):
 # <!-- END SOLUTION -->
 
 # %% [markdown]
+# **Graded part.** By what factor does a partial convolution multiply the raw convolution of a
+# 3x3 window that holds a single valid pixel? Return it from `question_1()` (compute it with your
+# `partial_conv`, or reason it out).
+
+# %%
+def question_1() -> float:
+    """The rescaling factor of a 3x3 partial convolution window with one valid pixel."""
+    ### BEGIN SOLUTION
+    valid = torch.zeros(1, 1, 3, 3)
+    valid[..., 1, 1] = 1
+    out, _ = partial_conv(torch.ones(1, 1, 3, 3), valid, torch.ones(1, 1, 3, 3), torch.zeros(1))
+    return float(out[0, 0, 1, 1])  # the raw convolution is 1 (one valid pixel of value 1)
+    ### END SOLUTION
+
+
+# %%
+lab10.check_question_1(question_1)
+
+
+# %% [markdown]
 # ## Exercise 2 · Gated convolution
 #
 # DeepFill v2 (Yu et al. 2019) lets the network learn its mask: one convolution produces `2C`
@@ -132,7 +156,7 @@ for layer in range(1, 6):
 # %%
 def gated_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, dilation: int = 1) -> torch.Tensor:
     """(N, C_in, H, W) -> (N, C, H, W): ELU(features) * sigmoid(gates), features first."""
-    ### BEGIN SOLUTION hint: one F.conv2d to 2C channels, then split into raw[:, :C] and raw[:, C:]
+    ### BEGIN SOLUTION
     c, k = weight.shape[0] // 2, weight.shape[-1]
     raw = F.conv2d(x, weight, bias, padding=dilation * (k - 1) // 2, dilation=dilation)
     return F.elu(raw[:, :c]) * torch.sigmoid(raw[:, c:])
@@ -170,7 +194,7 @@ print(f"gates in ({float(gates.min()):.3f}, {float(gates.max()):.3f}); "
 def stroke_vertices(start: tuple[int, int], angles: list[float], lengths: list[float],
                     size: tuple[int, int]) -> list[tuple[int, int]]:
     """The vertices of one zig-zag brush stroke, (x, y) integer pairs."""
-    ### BEGIN SOLUTION hint: a = 2 * math.pi - angle if i % 2 == 0 else angle
+    ### BEGIN SOLUTION
     h, w = size
     vertices = [(int(start[0]), int(start[1]))]
     for i, (angle, length) in enumerate(zip(angles, lengths)):
@@ -258,7 +282,7 @@ assert abs(float(ratios.mean()) - MEASURED_HOLE_RATIO_256["strokes"]) < 3 * stan
 # %%
 def attention_scores(features: torch.Tensor, hole: torch.Tensor, softmax_scale: float = 10.0) -> torch.Tensor:
     """(C, H, W) features, (1, H, W) hole -> (H*W, H, W) attention weights of the background patches."""
-    ### BEGIN SOLUTION hint: usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float().view(-1, 1, 1)
+    ### BEGIN SOLUTION
     patches = extract_patches(features[None], 3)[0]
     patches = patches / patches.flatten(1).norm(dim=1).clamp_min(1e-4).view(-1, 1, 1, 1)
     usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float().view(-1, 1, 1)

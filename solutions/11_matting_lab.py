@@ -26,6 +26,10 @@
 # mattes are (1, H, W) or (N, 1, H, W) in [0, 1]; trimaps hold 0 (background), 0.5 (unknown)
 # and 1 (foreground), except where a file's 8-bit values 0 / 128 / 255 are given.
 #
+# **Stuck?** `lab11.hint('composite')` prints a hint for an exercise (the function's name);
+# run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
+# the code. The error of an unwritten exercise only says where the hints are.
+#
 # **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
 
 # %%
@@ -60,7 +64,7 @@ from course_lib.viz import show_images
 # %%
 def composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """(.., 3, H, W) foreground and background, (.., 1, H, W) alpha, all in [0, 1] -> the composite."""
-    ### BEGIN SOLUTION hint: alpha weights the foreground, (1 - alpha) the background
+    ### BEGIN SOLUTION
     return alpha * fg + (1 - alpha) * bg
     ### END SOLUTION
 
@@ -78,7 +82,7 @@ lab11.check_composite(composite)
 # %%
 def composite_premultiplied(fg_pre: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Composite a premultiplied foreground (fg_pre = alpha * F) over bg."""
-    ### BEGIN SOLUTION hint: the foreground term is already multiplied by alpha
+    ### BEGIN SOLUTION
     return fg_pre + (1 - alpha) * bg
     ### END SOLUTION
 
@@ -118,7 +122,7 @@ fig = show_images([composite_premultiplied(alpha * fg, white, alpha), composite(
 # %%
 def make_trimap(alpha: torch.Tensor, radius: int) -> torch.Tensor:
     """(1, H, W) matte in [0, 1] -> (1, H, W) trimap with values 0, 0.5, 1."""
-    ### BEGIN SOLUTION hint: opaque = a > 1 - 1/510 and clear = a < 1/510, both eroded with disk(radius) (border_value=1); start from 0.5
+    ### BEGIN SOLUTION
     a = alpha[0].numpy()
     opaque = a > 1 - 1 / 510
     clear = a < 1 / 510
@@ -151,7 +155,7 @@ lab11.check_make_trimap(make_trimap)
 # %%
 def sad_mse(pred: torch.Tensor, gt: torch.Tensor, trimap: torch.Tensor) -> tuple[float, float]:
     """SAD / 1000 and MSE of pred against gt over the pixels where the 8-bit trimap is 128."""
-    ### BEGIN SOLUTION hint: unknown = (trimap == 128).float(); SAD sums, MSE averages over the unknown pixels
+    ### BEGIN SOLUTION
     unknown = (trimap == 128).float()
     err = pred - gt
     sad_value = (err.abs() * unknown).sum() / 1000
@@ -196,7 +200,7 @@ for mode in ("half", "nearest"):
 def compositional_loss(alpha_pred: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor,
                        image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
     """DIM's compositional loss over the unknown region (a scalar tensor)."""
-    ### BEGIN SOLUTION hint: unknown = (trimap == 0.5).float(); divide the masked sum by 3 * unknown.sum()
+    ### BEGIN SOLUTION
     eps = 1e-6
     unknown = (trimap == 0.5).float()
     recomposed = alpha_pred * fg + (1 - alpha_pred) * bg
@@ -255,3 +259,23 @@ fig = show_images([image[0]] + [m.expand(3, -1, -1) for m in (alpha_pred, alpha,
 # compositing, which is what matters for background replacement. (Deep Image Matting uses both
 # losses, 0.5 each, because the compositional loss alone leaves alpha undetermined where F = B.)
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# **Graded part.** One pixel, one channel: the foreground is $F = 0.55$, the background
+# $B = 0.45$ (almost the same colour), the true alpha $0.9$ and the predicted alpha $0.2$. What is
+# the compositional error $|\alpha_p F + (1 - \alpha_p) B - I|$ of that pixel (ignore
+# $\epsilon$)? Compare it with the alpha error $|\alpha_p - \alpha_g|$. Return it from
+# `question_1()`.
+
+# %%
+def question_1() -> float:
+    """The compositional error of the pixel described above (one channel, without epsilon)."""
+    ### BEGIN SOLUTION
+    f, b, alpha_true, alpha_pred = 0.55, 0.45, 0.9, 0.2
+    image = alpha_true * f + (1 - alpha_true) * b
+    return abs(alpha_pred * f + (1 - alpha_pred) * b - image)
+    ### END SOLUTION
+
+
+# %%
+lab11.check_question_1(question_1)

@@ -130,7 +130,7 @@ def test_grade_a_folder_end_to_end(tmp_path):
     results = grade(LAB, [subs, tmp_path / "late.zip"], tmp_path / "out", jobs=2, timeout=60, memory_mb=4096,
                     progress=False)
     by = {r.name: r for r in results}
-    expected = {  # status, points per check (receptive_field, dilated_stack, empirical_rf)
+    expected = {  # status, points per check (receptive_field, dilated_stack, empirical_rf); +1 for question_1
         "solution": ("ok", [1, 1, 1]),
         "untouched_late": ("ok", [0, 0, 0]),
         "untouched": ("ok", [0, 0, 0]),
@@ -152,6 +152,6 @@ def test_grade_a_folder_end_to_end(tmp_path):
     assert any("replaced course_lib.checks.lab01.check_receptive_field" in f for f in by["replaced_check"].flags)
     assert any("network" in f for f in by["socket"].flags)
     rows = list(csv.DictReader(open(tmp_path / "out" / "gradebook.csv")))
-    assert {r["student"]: r["total"] for r in rows}["solution"] == "3" and len(rows) == len(expected)
+    assert {r["student"]: r["total"] for r in rows}["solution"] == "4" and len(rows) == len(expected)
     feedback = (tmp_path / "out" / "feedback" / "untouched.md").read_text()
-    assert "0 / 3 points" in feedback and "not implemented yet" in feedback
+    assert "0 / 4 points" in feedback and "not implemented yet" in feedback

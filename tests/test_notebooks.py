@@ -80,7 +80,7 @@ SOLVED = '''# %% [markdown]
 # %%
 def area(w, h):
     """Area of a rectangle."""
-    ### BEGIN SOLUTION hint: multiply the sides
+    ### BEGIN SOLUTION
     product_of_the_sides = w * h
     return product_of_the_sides
     ### END SOLUTION
@@ -98,7 +98,7 @@ def _lab_of(text: str) -> nbformat.NotebookNode:
 def test_generator_stubs_code_strips_answers_and_drops_instructor_cells():
     lab = _lab_of(SOLVED)
     text = "\n".join(c.source for c in lab.cells)
-    assert "raise NotImplementedError('area: not written yet. Hint: multiply the sides')" in text
+    assert "raise NotImplementedError('area: not written yet.')" in text  # no lab module: no hints
     assert "    # YOUR CODE HERE" in text and "product_of_the_sides" not in text
     assert "Instructor notes" not in text and "Because rectangles" not in text and "*Your answer here.*" in text
     assert "/blob/main/labs/99_test_lab.ipynb" in text
@@ -114,7 +114,8 @@ def test_generator_stubs_code_strips_answers_and_drops_instructor_cells():
     "broken, message",
     [
         (SOLVED.replace("    ### END SOLUTION\n", ""), "has no END"),
-        (SOLVED.replace("    ### BEGIN SOLUTION hint: multiply the sides\n", ""), "without a BEGIN"),
+        (SOLVED.replace("    ### BEGIN SOLUTION\n", ""), "without a BEGIN"),
+        (SOLVED.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION hint: w * h\n"), "hints go in HINTS"),
         (SOLVED.replace("    return product_of_the_sides\n", "    ### BEGIN SOLUTION\n"), "nested"),
         (SOLVED.replace("def area(w, h):\n    \"\"\"Area of a rectangle.\"\"\"\n", ""), "not inside a function"),
         (SOLVED.replace("<!-- END SOLUTION -->", ""), "unbalanced Markdown"),

@@ -4,8 +4,11 @@
 ``labs/NN_topic_lab.py`` and ``.ipynb`` from it:
 
 * code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes a stub,
-  ``raise NotImplementedError("<function>: ...")``, indented like the marker. Text after
-  ``hint:`` on the BEGIN line becomes the stub's hint;
+  ``raise NotImplementedError("<function>: not written yet. Run labNN.hint('<function>') for a hint")``,
+  indented like the marker. The hints themselves live in ``HINTS`` of ``course_lib/checks/labNN.py``
+  (three levels, given on request), never in the stub: a student who reads the error does not get
+  the answer. A ``hint:`` on the BEGIN line is refused (move it to ``HINTS``). A function named
+  ``question_N`` is the graded part of a Question: its stub asks for the answer instead;
 * Markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` is removed;
 * cells tagged ``solution-only`` are dropped;
 * outputs and execution counts are stripped; Colab links to ``solutions/`` point to ``labs/``;
@@ -14,7 +17,8 @@
   so the labs work in an nbgrader course and ``python -m course_lib.grade`` can restore locked cells.
 
 Usage: ``python -m tools.make_labs`` (write) or ``python -m tools.make_labs --check`` (exit 1 if
-``labs/`` is not what the solutions generate, or if a solution line leaks into a lab).
+``labs/`` is not what the solutions generate, if a solution line leaks into a lab, or if a stub's
+message is anything but the pointer to the hints).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -36,6 +41,12 @@ END = re.compile(r"^[ \t]*### END SOLUTION\s*$")
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 MD_STUB = "*Your answer here.*"
+#: the only messages a stub may carry (no hint text: hints are given by ``labNN.hint``)
+STUB_MESSAGE = re.compile(
+    r"^(?P<name>\w+): (?:not written yet\. Run (?P<lab>lab\d\d)\.hint\('(?P=name)'\) for a hint"
+    r"|not written yet\.|not answered yet\. Return your answer to the question above\.)$"
+)
+STUB_RAISE = re.compile(r"raise NotImplementedError\((?P<message>.*)\)\s*$")
 
 
 class MarkerError(ValueError):
@@ -53,8 +64,35 @@ def _enclosing_function(lines: list[str], index: int, indent: str) -> str:
     )
 
 
-def strip_code(source: str, where: str) -> str:
-    """Replace every solution region of a code cell by a stub."""
+def lab_module_name(notebook_name: str) -> str:
+    """``01_receptive_fields_lab.py`` -> ``lab01`` (the graders' module); ``""`` if unnumbered."""
+    m = re.match(r"(\d\d)_", notebook_name)
+    return f"lab{m.group(1)}" if m else ""
+
+
+def exercises_with_hints(lab: str) -> set[str]:
+    """The exercises that ``course_lib.checks.<lab>.HINTS`` has hints for (empty if none)."""
+    if not lab:
+        return set()
+    try:
+        module = importlib.import_module(f"course_lib.checks.{lab}")
+    except ModuleNotFoundError:
+        return set()
+    return set(getattr(module, "HINTS", {}))
+
+
+def stub_message(name: str, lab: str, hinted: set[str]) -> str:
+    """What the stub of exercise ``name`` raises: where help is, never the help itself."""
+    if name.startswith("question_"):
+        return f"{name}: not answered yet. Return your answer to the question above."
+    if name in hinted:
+        return f"{name}: not written yet. Run {lab}.hint({name!r}) for a hint"
+    return f"{name}: not written yet."
+
+
+def strip_code(source: str, where: str, lab: str = "", hinted: set[str] | None = None) -> str:
+    """Replace every solution region of a code cell by a stub (``lab``: e.g. ``"lab04"``)."""
+    hinted = set() if hinted is None else hinted
     lines = source.split("\n")
     out: list[str] = []
     i = 0
@@ -75,9 +113,12 @@ def strip_code(source: str, where: str) -> str:
             j += 1
         if j == len(lines):
             raise MarkerError(f"{where}: '### BEGIN SOLUTION' at line {i + 1} has no END")
-        message = f"{name}: not written yet."
         if hint:
-            message += f" Hint: {hint}"
+            raise MarkerError(
+                f"{where}: line {i + 1} puts a hint on the BEGIN line; hints go in HINTS of "
+                f"course_lib/checks/{lab or 'labNN'}.py (three levels, given by {lab or 'labNN'}.hint)"
+            )
+        message = stub_message(name, lab, hinted)
         out.append(f"{indent}# YOUR CODE HERE")
         out.append(f"{indent}raise NotImplementedError({message!r})")
         i = j + 1
@@ -95,13 +136,15 @@ def strip_markdown(source: str, where: str) -> str:
 def make_lab(solution: nbformat.NotebookNode, name: str = "solution") -> nbformat.NotebookNode:
     """The student version of a solved notebook."""
     lab = copy.deepcopy(solution)
+    module = lab_module_name(name)
+    hinted = exercises_with_hints(module)
     cells = []
     for k, cell in enumerate(lab.cells):
         if "solution-only" in cell.get("metadata", {}).get("tags", []):
             continue
         where = f"{name}, cell {k}"
         if cell.cell_type == "code":
-            cell.source = strip_code(cell.source, where)
+            cell.source = strip_code(cell.source, where, module, hinted)
             cell.outputs = []
             cell.execution_count = None
         elif cell.cell_type == "markdown":
@@ -132,12 +175,35 @@ def solution_lines(solution: nbformat.NotebookNode) -> set[str]:
     return {line for line in inside - outside if len(line) > 12 and not line.startswith("#")}
 
 
-def leaks(solution: nbformat.NotebookNode, lab: nbformat.NotebookNode) -> list[str]:
-    """Solution lines (or markers) found in the lab."""
+def leaks(solution: nbformat.NotebookNode, lab: nbformat.NotebookNode, module: str = "") -> list[str]:
+    """Solution lines (or markers) found in the lab, and stubs that say more than where the hints are."""
     text = "\n".join(c.source for c in lab.cells)
     found = [m for m in ("BEGIN SOLUTION", "END SOLUTION", "solution-only") if m in text]
     lab_lines = {line.strip() for c in lab.cells for line in c.source.split("\n")}
-    return found + sorted(solution_lines(solution) & lab_lines)
+    return found + sorted(solution_lines(solution) & lab_lines) + hint_leaks(lab, module)
+
+
+def hint_leaks(lab: nbformat.NotebookNode, module: str = "") -> list[str]:
+    """Stubs whose message says more than where help is (a hint in an error gives the answer away).
+
+    ``module`` (e.g. ``"lab04"``): the lab whose ``hint`` the pointers must name.
+    """
+    bad = []
+    for cell in lab.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.split("\n"):
+            m = STUB_RAISE.search(line)
+            if not m:
+                continue
+            try:
+                message = ast.literal_eval(m.group("message"))
+            except (ValueError, SyntaxError):
+                message = None
+            ok = isinstance(message, str) and (match := STUB_MESSAGE.match(message))
+            if not ok or (module and match.group("lab") not in (None, module)):
+                bad.append(f"stub message with more than a pointer to the hints: {line.strip()}")
+    return bad
 
 
 def syntax_errors(nb: nbformat.NotebookNode) -> list[str]:
@@ -157,7 +223,7 @@ def syntax_errors(nb: nbformat.NotebookNode) -> list[str]:
 def generate(solution_path: Path) -> nbformat.NotebookNode:
     solution = read_source(solution_path)
     lab = make_lab(solution, solution_path.name)
-    problems = leaks(solution, lab) + syntax_errors(lab)
+    problems = leaks(solution, lab, lab_module_name(solution_path.name)) + syntax_errors(lab)
     if problems:
         raise MarkerError(f"{solution_path.name}: the generated lab is unsafe: {problems}")
     return lab

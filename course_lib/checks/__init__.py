@@ -3,13 +3,16 @@
 from course_lib.checks.core import (
     Case,
     CheckFailure,
+    Hints,
     Mismatch,
     Mistake,
     call_student,
+    check_answer,
     check_function,
     describe_difference,
+    make_hint,
     run_cases,
 )
 
-__all__ = ["Case", "CheckFailure", "Mismatch", "Mistake", "call_student", "check_function",
-           "describe_difference", "run_cases"]
+__all__ = ["Case", "CheckFailure", "Hints", "Mismatch", "Mistake", "call_student", "check_answer", "check_function",
+           "describe_difference", "make_hint", "run_cases"]

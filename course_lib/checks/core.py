@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import inspect
 import math
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -248,11 +250,26 @@ def _student_location(exc: BaseException) -> str:
     return f" (line: `{(f.line or '').strip()}`)" if f.line else ""
 
 
+def _hint_or_pointer(exercise: str, hint: str) -> str:
+    """What a check adds to its failure message: a pointer to the lab's hints if it has some, else ``hint``."""
+    frame = inspect.currentframe()
+    while frame is not None:  # the lab module that called us defines ``hint = make_hint(...)``
+        hints = frame.f_globals.get("hint")
+        if isinstance(hints, Hints) and (name := hints.name_of(exercise)):
+            return f"Stuck? Run {hints.lab}.hint({name!r}) for a hint (again for a more detailed one)."
+        frame = frame.f_back
+    return f"Hint: {hint}" if hint else ""
+
+
 def run_cases(exercise: str, cases: Sequence[tuple[str, Callable[[], None]]], hint: str = "") -> None:
     """Run named cases; each callable raises :class:`Mismatch` to fail. Print a report; raise on failure.
 
-    ``hint`` is appended to the failure message (what to re-read, which formula to use).
+    ``hint`` is appended to the failure message (what to re-read, which formula to use), unless
+    the lab has hints on request for ``exercise`` (``HINTS`` and ``hint`` in its ``labNN`` module):
+    then the message only points to ``labNN.hint(exercise)``, so that a failing check never hands
+    out the code.
     """
+    hint = _hint_or_pointer(exercise, hint)
     print(f"Checking {exercise}:")
     failures: list[str] = []
     for name, fn in cases:
@@ -262,7 +279,7 @@ def run_cases(exercise: str, cases: Sequence[tuple[str, Callable[[], None]]], hi
             print(f"  {FAIL} {name}: not implemented yet")
             raise CheckFailure(
                 f"{exercise}: not implemented yet. Replace the `raise NotImplementedError(...)` line "
-                f"with your code, run that cell, then run this check again.{(' Hint: ' + hint) if hint else ''}"
+                f"with your code, run that cell, then run this check again.{(' ' + hint) if hint else ''}"
             ) from None
         except StudentError as exc:
             cause = exc.__cause__ or exc
@@ -279,7 +296,7 @@ def run_cases(exercise: str, cases: Sequence[tuple[str, Callable[[], None]]], hi
     if failures:
         raise CheckFailure(
             f"{exercise} is not right yet. First problem, in case {failures[0]}"
-            + (f"\nHint: {hint}" if hint else "")
+            + (f"\n{hint}" if hint else "")
         )
     print(f"{PASS} {exercise} is correct.")
 
@@ -318,3 +335,120 @@ def check_function(
         return run
 
     run_cases(exercise, [(c.name, make(c)) for c in cases], hint=hint)
+
+
+# ----------------------------------------------------------------------------- hints on request
+class Hints:
+    """Escalating hints for the exercises of one lab, given only when the student asks.
+
+    ``texts`` maps an exercise (the function's name) to its hints, from the idea (level 1) through
+    the shapes and steps (level 2) to a near-code line (level 3). ``hints(name)`` prints the next
+    level for that exercise (remembered per exercise, so repeated calls escalate);
+    ``hints(name, level)`` prints a given level. The stubs of a lab only point here
+    (``Run lab04.hint('skip_forward') for a hint``), so reading an error never gives the answer away.
+    """
+
+    def __init__(self, lab: str, texts: Mapping[str, Sequence[str]], aliases: Mapping[str, str] | None = None) -> None:
+        for name, levels in texts.items():
+            if not levels or not all(isinstance(t, str) and t.strip() for t in levels):
+                raise ValueError(f"{lab}: the hints of {name!r} must be non-empty strings")
+        self.lab = lab
+        self.texts = {name: tuple(levels) for name, levels in texts.items()}
+        # other names of an exercise (a check named after the class whose method is the exercise)
+        self.aliases = dict(aliases or {})
+        if not set(self.aliases.values()) <= set(self.texts):
+            raise ValueError(f"{lab}: hint aliases point to unknown exercises: {self.aliases}")
+        self.given: dict[str, int] = {}  # exercise -> highest level shown so far
+
+    def name_of(self, exercise: str) -> str | None:
+        """The exercise's name in ``texts`` (resolving aliases), or ``None`` if it has no hints."""
+        name = self.aliases.get(exercise, exercise)
+        return name if name in self.texts else None
+
+    def text(self, name: str, level: int | None = None) -> str:
+        """The hint as a string (``level=None``: the next level for ``name``); updates the memory."""
+        name = self.aliases.get(name, name)
+        if name not in self.texts:
+            close = difflib.get_close_matches(str(name), list(self.texts), n=1)
+            known = ", ".join(repr(n) for n in self.texts)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"{self.lab} has no exercise {name!r}.{suggestion} Exercises with hints: {known}")
+        levels = self.texts[name]
+        if level is None:
+            level = min(self.given.get(name, 0) + 1, len(levels))
+        if not isinstance(level, int) or not 1 <= level <= len(levels):
+            raise ValueError(f"{name} has hint levels 1 to {len(levels)}, not {level!r}")
+        self.given[name] = max(self.given.get(name, 0), level)
+        left = len(levels) - level
+        if left:
+            more = (f"{left} more level{'s' if left > 1 else ''}: run {self.lab}.hint({name!r}) again "
+                    "for a more detailed one.")
+        else:
+            more = "This was the last level; the lecture notebook shows the idea at work."
+        return f"Hint {level}/{len(levels)} for {name}: {levels[level - 1]}\n({more})"
+
+    def __call__(self, name: str, level: int | None = None) -> None:
+        """Print the next hint for ``name`` (or hint ``level``)."""
+        print(self.text(name, level))
+
+    def reset(self) -> None:
+        """Forget which hints were shown (the next call starts again at level 1)."""
+        self.given.clear()
+
+
+def make_hint(lab: str, texts: Mapping[str, Sequence[str]], aliases: Mapping[str, str] | None = None) -> Hints:
+    """A lab's ``hint`` function: ``hint = make_hint("lab04", HINTS)`` in ``course_lib/checks/lab04.py``."""
+    return Hints(lab, texts, aliases)
+
+
+# ----------------------------------------------------------------------------- graded questions
+def check_answer(
+    exercise: str,
+    answer: Any,
+    expected: Any,
+    wrong: Mapping[Any, str] | None = None,
+    choices: Sequence[str] | None = None,
+    tol: float = 1e-6,
+    explain: str = "",
+) -> None:
+    """Grade the short part of a Question: a number, or one letter among ``choices``.
+
+    ``answer`` is the student's value or a function returning it (the lab's ``question_N``). A
+    value listed in ``wrong`` fails with that message (a plausible mistake named); anything else
+    that differs from ``expected`` fails with ``explain`` (where to look again). Numbers compare
+    with an absolute tolerance ``tol``; letters ignore case and surrounding spaces.
+    """
+    wrong = dict(wrong or {})
+
+    def normalise(value: Any) -> Any:
+        if choices is not None:
+            if not isinstance(value, str) or value.strip().upper() not in [c.upper() for c in choices]:
+                raise Mismatch(f"answer with one of the letters {', '.join(repr(c) for c in choices)}, "
+                               f"as a string (got {value!r})")
+            return value.strip().upper()
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Mismatch(f"answer with a number (got {type(value).__name__} {value!r})")
+        return value
+
+    def same(a: Any, b: Any) -> bool:
+        if choices is not None:
+            return a == str(b).upper()
+        return abs(float(a) - float(b)) <= tol
+
+    def run() -> None:
+        value = call_student(answer) if callable(answer) else answer
+        if value is None:
+            raise Mismatch("your answer is None: did you forget the `return` statement?")
+        value = normalise(value)
+        if same(value, expected):
+            return
+        for bad, message in wrong.items():
+            if same(value, bad):
+                raise Mismatch(f"{value!r} is not right: {message}")
+        raise Mismatch(f"{value!r} is not right. {explain}".strip())
+
+    run_cases(exercise, [("your answer", run)])

@@ -249,3 +249,66 @@ def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) 
         hint="x = torch.randn(1, C, H, W, requires_grad=True); out = model(x); "
              "out[0, :, h // 2, w // 2].sum().backward(); look where x.grad is non-zero.",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab01.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'receptive_field': (
+        'Walk through the layers from the input to the output, keeping two numbers: how many input'
+        ' pixels one unit sees (r) and how far apart neighbouring units are in input pixels (j). '
+        'Each layer widens r by an amount that depends on the spacing j of the units it reads '
+        'from.',
+        'A layer (k, s, d) reads k taps spaced d units apart, i.e. (k - 1) * d steps of j input '
+        'pixels each: r grows by (k - 1) * d * j using j from *before* the layer; only then does '
+        'the stride multiply j by s. Return the pair (r, j) as ints.',
+        'start with r, j = 1, 1 and update both for every layer',
+    ),
+    'dilated_stack': (
+        'Each layer is a 3x3 convolution followed by a ReLU; the size is kept when the padding '
+        'matches how far the (dilated) kernel reaches beyond its centre.',
+        'A 3x3 kernel with dilation d reaches d pixels from its centre on each side, so it needs d'
+        ' pixels of padding. Collect Conv2d(channels, channels, 3, padding=..., dilation=d) and '
+        'nn.ReLU() in a list for every d, then wrap the list in nn.Sequential.',
+        'a 3x3 kernel with dilation d needs padding d to keep the size',
+    ),
+    'empirical_rf': (
+        'An output unit depends on exactly the input pixels whose gradient is non-zero when you '
+        'back-propagate from that unit alone. Batch norm must use its stored statistics (eval '
+        'mode), otherwise every position influences every other.',
+        'Steps: model.eval(); a random input (1, C, size, size) with requires_grad=True; run the '
+        'model; pick the centre unit of the output (all channels, row h // 2, column w // 2); sum '
+        'it and call backward(); the pixels where x.grad (summed over channels) is non-zero form a'
+        ' box: return its height and width (last index - first index + 1) as ints.',
+        'model.eval(); x = torch.randn(1, C, H, W, requires_grad=True); out[0, :, h // 2, w // '
+        '2].sum().backward()',
+    ),
+}
+hint = make_hint("lab01", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """The fewest 3x3 layers with dilations 1, 2, 4, ... whose field at a 64x64 hole's centre reaches a known pixel."""
+    check_answer(
+        "question_1", answer, expected=6,
+        wrong={
+            5: "five layers give a field of 63 pixels, 31 on each side of the centre: one short of the "
+               "nearest known pixel, 32 pixels away",
+            32: "32 plain (undilated) 3x3 layers would be needed; with doubling dilations the field "
+                "grows much faster",
+            33: "that counts plain 3x3 layers, and one too many; with doubling dilations the field grows "
+                "much faster",
+            65: "65 pixels is the receptive field needed (2 * 32 + 1), not the number of layers",
+            7: "seven layers give 255 pixels, but six already give 127 >= 65",
+        },
+        explain="The hole's centre is 32 pixels from the nearest known pixel, so the field must be at "
+                "least 2 * 32 + 1 = 65; evaluate receptive_field([(3, 1, d), ...]) for 1, 2, 3, ... layers.",
+    )

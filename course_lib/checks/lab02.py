@@ -346,3 +346,77 @@ def check_stylised(result: Any, losses_history: Any, min_reduction: float = 10.0
                            "weights (style_weight much larger than content_weight) and the number of steps")
 
     run_cases("style transfer", [("an image in [0, 1]", image_ok), (f"loss reduced >= {min_reduction:g}x", reduced)])
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab02.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'content_loss': (
+        'The content loss of Gatys et al. (2016, eq. 1) is half the sum of squared differences '
+        'between the two feature maps: no mean, no square root.',
+        'Subtract the target from the features (same shape), square element-wise, sum over every '
+        'element (batch, channels and positions) to one number, multiply by 0.5.',
+        'square the difference, sum everything, halve',
+    ),
+    'gram_matrix': (
+        'The Gram matrix holds, for every pair of channels, the inner product of their two feature'
+        ' maps over all positions: where each channel is, is forgotten; which channels fire '
+        'together, is kept.',
+        'Flatten the spatial axes: (N, C, H, W) -> (N, C, H*W); multiply it by its own transpose '
+        'to get (N, C, C). With normalize=True divide by C * H * W.',
+        'reshape to (N, C, H*W), then f @ f.transpose(1, 2)',
+    ),
+    'style_layer_loss': (
+        'The style loss of one layer compares the Gram matrix of the features with the target Gram'
+        ' matrix, with the normalisation of Gatys et al. (2016, eq. 4): 1 / (4 N^2 M^2), N '
+        'channels, M positions.',
+        'Compute G from the features with your gram_matrix (not normalised); sum (G - target)^2 '
+        "over every element; divide by 4 * C^2 * (H * W)^2, reading C, H and W from the features' "
+        'shape.',
+        'G = gram_matrix(features); divide the summed squared difference by 4 * C**2 * (H*W)**2',
+    ),
+    'total_variation': (
+        'Total variation penalises differences between neighbouring pixels, vertically and '
+        'horizontally, so the optimised image stays smooth.',
+        'Take the difference of every pixel with the one below it (shape (N, C, H-1, W)) and with '
+        'the one to its right (shape (N, C, H, W-1)); square both and add up all their elements.',
+        'slice: images[..., 1:, :] - images[..., :-1, :] and the same along W',
+    ),
+    'optimise_image': (
+        'Here the image itself is the parameter being trained: make a copy of init that requires a'
+        ' gradient, give it to Adam, and repeat the usual training step.',
+        'Steps: a detached copy of init with requires_grad; torch.optim.Adam([image], lr=lr); for '
+        'each step: zero_grad, loss = loss_fn(image), backward, step, then clamp the image to [0, '
+        '1] without tracking gradients and remember loss.item(). Return the detached image and the'
+        ' list of losses.',
+        'image = init.detach().clone().requires_grad_(True); then the loop '
+        'zero_grad/loss/backward/step/clamp',
+    ),
+}
+hint = make_hint("lab02", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """How much sum((G - A)^2) grows when the feature maps are tiled 2x2 (same statistics, 4x the positions)."""
+    check_answer(
+        "question_1", answer, expected=16.0, tol=0.01,
+        wrong={
+            4: "G grows 4 times (each entry sums over 4 times more positions), but the loss squares "
+               "the difference G - A",
+            2: "doubling the side multiplies the number of positions M by 4, not 2",
+            1: "without the 1/(4 N^2 M^2) the loss does depend on the size; that is why Gatys et al. "
+               "divide by M^2",
+            64: "the number of channels N does not change; only M (the positions) does",
+            256: "(G - A)^2 grows with M^2, and M grows 4 times: 4^2, not 4^4",
+        },
+        explain="Each Gram entry is a sum over the M positions: what happens to M, to G - A and to "
+                "its square when every map is tiled 2x2?",
+    )

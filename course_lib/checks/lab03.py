@@ -205,3 +205,66 @@ def check_perceptual_loss(student_fn: Callable[..., torch.Tensor]) -> None:
         hint="mse(out[content_layer], content[content_layer]) + style_weight * sum over layers of "
              "mean((gram(out[k], normalize=True) - style_grams[k]) ** 2)",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab03.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'adain': (
+        'AdaIN (Huang and Belongie, 2017, eq. 8) normalises each channel of the content features '
+        'per image, then gives it the mean and standard deviation of the same channel of the style'
+        ' features.',
+        'For both inputs compute per-image, per-channel statistics over the spatial axes, keeping '
+        'shape (N, C, 1, 1) so they broadcast: the mean and sqrt(biased variance + eps). Output: '
+        'sigma_style * (content - mu_content) / sigma_content + mu_style.',
+        'mu = x.mean(dim=(2, 3), keepdim=True); sigma = (x.var(dim=(2, 3), keepdim=True, '
+        'unbiased=False) + eps).sqrt()',
+    ),
+    'conditional_instance_norm': (
+        'Conditional instance norm (Dumoulin et al., 2017) is instance normalisation whose scale '
+        'and shift are a mix of per-style parameters, weighted by style_weights.',
+        'Normalise x per image and channel over (H, W) (mean, sqrt(biased variance + eps)). The '
+        'mixed scale is style_weights (N, S) times gamma (S, C), giving (N, C); same for beta. Add'
+        ' two trailing axes to get (N, C, 1, 1), then scale * normalised + shift.',
+        'g = (style_weights @ gamma)[:, :, None, None] has shape (N, C, 1, 1)',
+    ),
+    'perceptual_loss': (
+        'The perceptual loss of Johnson et al. (2016) is a content term at one layer plus a '
+        'weighted style term over several layers, both as means of squared errors.',
+        "Content: the mean squared error between the output's and the content image's features at "
+        'content_layer (the target detached). Style: for every layer in style_grams, the mean '
+        "squared error between the output's normalised Gram matrix and the target Gram; sum over "
+        'layers and multiply by style_weight; add both terms.',
+        'nn.functional.mse_loss for the content; gram_matrix(..., normalize=True) for the style',
+    ),
+}
+hint = make_hint("lab03", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def tiny_style_net_numbers_per_style(c: int = 16) -> int:
+    """gamma and beta of every CIN layer of the lab's TinyStyleNet: channels c, 2c, 4c (x5), 2c, c."""
+    return 2 * sum([c, 2 * c] + [4 * c] * 5 + [2 * c, c])
+
+
+def check_question_1(answer: object) -> None:
+    """How many numbers one extra style adds to the lab's TinyStyleNet(n_styles, c=16)."""
+    n = tiny_style_net_numbers_per_style(16)
+    check_answer(
+        "question_1", answer, expected=n,
+        wrong={
+            n // 2: "that is one number per normalised channel; each channel has a scale (gamma) "
+                    "and a shift (beta) per style",
+            2 * n: "that is two styles' worth: count the numbers of one more style",
+            n + 6: "the last 9x9 convolution has no normalisation after it, so it adds nothing per style",
+        },
+        explain="Count, for every CIN layer, the numbers that belong to one style (its row of gamma "
+                "and its row of beta); the convolutions are shared by all styles.",
+    )

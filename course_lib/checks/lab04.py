@@ -331,3 +331,65 @@ def check_g_loss(student_fn: Callable[..., torch.Tensor]) -> None:
 
     run_cases("g_loss", [("lambda_l1 = 100 (default)", case(0, None)), ("lambda_l1 = 10", case(1, 10.0))],
               hint="BCE-with-logits(D(cat[x, fake]), ones) + lambda_l1 * F.l1_loss(fake, y)")
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab04.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'skip_forward': (
+        'A U-Net level passes its input down and back up through the inner levels, then hands the '
+        'decoder both the upsampled result and the input itself (the skip connection), except at '
+        'the outermost level, whose output is the image.',
+        'y = up(inner(down(x))) has the same height and width as x; join x and y along the channel'
+        ' axis (x first), giving the channels of both. When block.outermost, return y alone.',
+        'y = block.up(block.inner(block.down(x))); concatenate along dim=1 unless block.outermost',
+    ),
+    'patchgan': (
+        'The PatchGAN is a stack of 4x4 convolutions that halves the size a few times and ends '
+        'with one score per patch; the channels double at each layer up to 8 * ndf.',
+        'First layer: conv in_channels -> ndf, stride 2, no norm, LeakyReLU(0.2). Then n_layers - '
+        '1 layers with stride 2 and one with stride 1, each conv (no bias) -> BatchNorm -> '
+        'LeakyReLU(0.2), the channel multiplier going from m_prev to min(2**n, 8). Last: conv to 1'
+        ' channel, stride 1. Padding 1 everywhere.',
+        'see the bullet list; keep m_prev and m = min(2**n, 8) as you go',
+    ),
+    'd_loss': (
+        'The conditional discriminator judges (input, output) pairs: real pairs should score 1, '
+        "pairs with the generator's output 0. Its loss must not train the generator.",
+        'Score the real pair cat([x, y]) and the fake pair cat([x, fake detached]) along channels;'
+        " binary cross-entropy on logits with all-ones and all-zeros targets of the scores' shape;"
+        " average the two losses (pix2pix halves D's loss).",
+        'two calls of D on torch.cat([x, ...], 1); targets torch.ones_like / torch.zeros_like',
+    ),
+    'g_loss': (
+        'The generator wants the discriminator to call its (input, fake) pair real, and its output'
+        ' to stay close to the target in L1 (Isola et al., 2017, eq. 4).',
+        'Score cat([x, fake]) along channels without detaching (the gradient must reach G); BCE on'
+        ' logits with an all-ones target; add lambda_l1 times the mean absolute error between fake'
+        ' and y.',
+        'one call of D on torch.cat([x, fake], 1), target ones; plus lambda_l1 * F.l1_loss(fake, '
+        'y)',
+    ),
+}
+hint = make_hint("lab04", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """With an unconditional D, which term of G's loss alone ties the output to the input?"""
+    check_answer(
+        "question_1", answer, expected="B", choices=("A", "B", "C"),
+        wrong={
+            "A": "an unconditional D never sees x: it only asks whether the output looks like a real "
+                 "facade, whatever the label map said",
+            "C": "the L1 term compares G(x) with the photo y that belongs to x, so it still ties the "
+                 "output to the input",
+        },
+    )

@@ -262,3 +262,61 @@ def check_feature_matching(student_fn: Callable[..., torch.Tensor]) -> None:
         hint="for each scale i and each j < len(fake[i]) - 1: add lambda * (4 / n) * (1 / num_D) * "
              "F.l1_loss(fake[i][j], real[i][j].detach()) with n = len(fake[i]) - 1",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab05.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'boundary_map': (
+        'A pixel is on a boundary when one of its four neighbours belongs to another instance; '
+        'both pixels of such a pair are marked.',
+        'Compare each pixel with its right neighbour (shapes (N, H, W-1)) and with the one below '
+        '(N, H-1, W); an inequality marks both pixels of the pair in a (N, H, W) boolean map. '
+        'Return it as a float tensor with a channel axis: (N, 1, H, W).',
+        'compare shifted slices, e.g. ids[:, :, 1:] != ids[:, :, :-1], and mark both sides',
+    ),
+    'multiscale_forward': (
+        "pix2pixHD's discriminators all have the same architecture but see the image at different "
+        'scales: the first at full resolution, each next one at half the previous resolution.',
+        'Loop over the discriminators; before every one but the first, downsample x by 2 with '
+        'F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False); collect each output in '
+        'a list.',
+        'loop with enumerate; downsample x before every discriminator but the first',
+    ),
+    'feature_matching': (
+        "Feature matching (Wang et al., 2018, eq. 4) makes the discriminator's intermediate "
+        'features of the fake look like those of the real image, at every scale, as an L1 '
+        'distance.',
+        'For every scale and every feature map except the last (the scores), the L1 distance '
+        'between the fake map and the detached real map; each term weighted by lambda_feat * (4 / '
+        'number of maps used at that scale) / number of scales; sum all terms.',
+        'two loops (scales, maps without the last); F.l1_loss(fake, real.detach()) * weights',
+    ),
+}
+hint = make_hint("lab05", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """About how many full-resolution pixels per side the coarsest of three 70x70 discriminators sees."""
+    check_answer(
+        "question_1", answer, expected=280, tol=4,
+        wrong={
+            70: "70 is what the finest discriminator sees; the coarsest works on an image downsampled "
+                "twice",
+            140: "140 is the middle discriminator's view (downsampled once); the coarsest of three is "
+                 "downsampled twice",
+            560: "with three discriminators the coarsest is downsampled twice (the first sees the full "
+                 "image), so by 4, not 8",
+            210: "each downsampling halves the size, so two of them multiply the field by 4, not 3",
+        },
+        explain="Each downsampling by 2 doubles how many full-resolution pixels one pixel of the "
+                "discriminator's input stands for.",
+    )

@@ -309,3 +309,70 @@ def check_image_pool(pool_class: type) -> None:
         hint="for each image: if len(self.images) < self.pool_size: store it and return it; otherwise with "
              "probability 0.5 return it, else swap it with a random stored image and return that one.",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab06.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'lsgan_d_loss': (
+        'The least-squares GAN (Mao et al., 2017) replaces cross-entropy by squared distances to '
+        'target scores: 1 for real images, 0 for fakes.',
+        "Mean of (d_real - 1)^2, plus mean of d_fake^2, times 0.5 (CycleGAN halves D's loss).",
+        'two means of squared errors, targets 1 (real) and 0 (fake), then halve',
+    ),
+    'lsgan_g_loss': (
+        "The generator's least-squares loss measures how far the discriminator's scores of its "
+        "fakes are from the 'real' target.",
+        'Mean of (d_fake - 1)^2 over every score; no halving.',
+        'the generator wants its fakes scored 1',
+    ),
+    'cycle_loss': (
+        'Cycle consistency (Zhu et al., 2017, eq. 2): an image translated to the other domain and '
+        'back should come back unchanged, in both directions.',
+        'The mean absolute error between real_a and rec_a, plus the same for B; multiply the sum '
+        'by lambda_cycle.',
+        'lambda_cycle * (L1 of the A cycle + L1 of the B cycle), L1 = (x - y).abs().mean()',
+    ),
+    'identity_loss': (
+        'The identity loss asks a generator to leave alone an image that is already in its target '
+        'domain (G_AB given a B image should return it unchanged).',
+        'Mean absolute error between G_AB(real_b) and real_b, plus between G_BA(real_a) and '
+        "real_a; weight lambda_cycle * lambda_identity (the paper's 0.5 is relative to the cycle "
+        'weight).',
+        'feed G_AB a B image and compare with that same image; weight lambda_cycle * '
+        'lambda_identity',
+    ),
+    'query': (
+        'The image pool (Shrivastava et al., 2017) shows the discriminator a mix of new fakes and '
+        'fakes of earlier generators: fill the pool first, then swap half of the time.',
+        'Detach the images; pool_size 0 returns them as they are. For each image of the batch: '
+        'while the pool is not full, store a copy and return the image; once full, with '
+        'probability 0.5 return a random stored image and put the new one in its place, otherwise '
+        'return the new image. Stack the returned images into a batch.',
+        'loop over the images of the batch; len(self.images) < self.pool_size means "not full yet"',
+    ),
+}
+hint = make_hint("lab06", HINTS, aliases={"ImagePool": "query"})  # check_image_pool names the class
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """Which loss takes its fakes from the image pool?"""
+    check_answer(
+        "question_1", answer, expected="A", choices=("A", "B", "C", "D"),
+        wrong={
+            "B": "the generator can only be improved through its current outputs: its gradient must flow "
+                 "through today's G, and a pooled fake was made (and detached) earlier",
+            "C": "the discriminator's loss uses the pool, but the generator's must use today's fakes, "
+                 "or no gradient reaches today's G",
+            "D": "the cycle loss compares an image with its own reconstruction; a stored fake of another "
+                 "image has nothing to be compared with",
+        },
+    )

@@ -280,3 +280,65 @@ def check_translate_multimodal(student_fn: Callable[..., torch.Tensor]) -> None:
         hint="g = torch.Generator().manual_seed(seed); styles = torch.randn(n_styles, gen_b.style_dim, 1, 1, "
              "generator=g); column k = gen_b.decode(content, styles[k:k+1].expand(N, -1, -1, -1))",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab07.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'adain': (
+        "MUNIT's AdaIN normalises each channel of x per image and gives it a mean and standard "
+        "deviation that the style's MLP produced (one value per image and channel).",
+        'Per-image, per-channel mean and biased variance of x over (H, W), shape (N, C, 1, 1); '
+        'normalise with sqrt(var + eps); multiply by std and add mean, both (N, C), after adding '
+        'two trailing axes.',
+        'statistics over dim=(2, 3) with keepdim=True; mean[:, :, None, None] broadcasts',
+    ),
+    'adain_res_block': (
+        'A residual block whose two normalisation layers are AdaIN with parameters computed from '
+        'the style code by the MLP; the input is added back at the end.',
+        'The MLP maps the style to (N, 4C) numbers: the mean and std for the first AdaIN, then for'
+        ' the second. y = relu(adain(conv1(x), ...)); y = adain(conv2(y), ...) (no ReLU); return x'
+        ' + y.',
+        'params = mlp(style) has shape (N, 4C); params.split(C, dim=1) gives four (N, C) pieces',
+    ),
+    'latent_losses': (
+        'Latent reconstruction (Huang et al., 2018, eq. 3): translate with swapped codes, encode '
+        'the translation again, and the content and style codes must come back.',
+        'x_ba = gen_a.decode(content_b, style_a) and x_ab = gen_b.decode(content_a, style_b); '
+        'encode each with the generator of its own domain; the L1 (mean absolute) distance of '
+        'every recovered code to the code that made it, returned in a dict with keys content_a, '
+        'content_b, style_a, style_b.',
+        'x_ab is a B image, so gen_b.encode(x_ab) gives (content_a_rec, style_b_rec)',
+    ),
+    'translate_multimodal': (
+        "One content code, many styles: encode the A images' content once and decode it with "
+        'several random B style codes, the same codes for every image.',
+        'Draw (n_styles, style_dim, 1, 1) normal codes from a generator seeded with seed; for '
+        'style k, give that one code to every image of the batch and decode with gen_b; stack the '
+        'n_styles outputs along a new axis 1: (N, n_styles, C, H, W).',
+        'styles[k:k+1].expand(N, -1, -1, -1) gives every image style k; torch.stack(outputs, '
+        'dim=1)',
+    ),
+}
+hint = make_hint("lab07", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """Where the style code comes from in example-guided translation A -> B."""
+    check_answer(
+        "question_1", answer, expected="B", choices=("A", "B", "C", "D"),
+        wrong={
+            "A": "a content code holds the layout, not the style (and gen_a's encoders read A images, "
+                 "while the reference is a B image)",
+            "C": "that is the sketch's own style, in domain A; B's decoder was trained with B style codes",
+            "D": "a random code gives a random style; the reference's style comes from encoding it",
+        },
+    )

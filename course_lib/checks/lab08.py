@@ -252,3 +252,55 @@ def check_context_encoder_loss(student_fn: Callable[..., Tensor]) -> None:
         hint="weights = torch.where(hole > 0.5, 1.0, 10.0); rec = (weights * (fake - real) ** 2).mean(); "
              "adv = F.binary_cross_entropy_with_logits(d_logits, torch.ones_like(d_logits))",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab08.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'masked_mse': (
+        'A mean squared error over the masked pixels only: the pixels outside the mask neither add'
+        ' to the error nor to the count.',
+        'Square the error, multiply by the mask (N, 1, H, W broadcasts over channels), sum, and '
+        'divide by the number of masked values: masked pixels times channels.',
+        'multiply the squared error by the mask, sum, and divide by mask.sum() * C',
+    ),
+    'mean_colour_fill': (
+        'The simplest inpainting: fill the hole with the average colour of the known pixels of the'
+        ' same image (one colour per image and channel).',
+        'The known pixels are 1 - mask. Per image and channel, the mean over known pixels is the '
+        'masked sum over (H, W) divided by the count of known pixels (shape (N, C, 1, 1)); keep '
+        'the image where known and put the mean where the mask is 1.',
+        "known = 1 - mask; average image * known over dims (2, 3), divide by known's sum",
+    ),
+    'context_encoder_loss': (
+        "The Context Encoder's loss (Pathak et al., 2016, eq. 3) mixes a weighted L2 "
+        'reconstruction (0.999) with an adversarial term (0.001); the overlap region outside the '
+        'hole weighs 10 times more.',
+        'Per-pixel weights: 1 inside the hole, 10 outside; reconstruction = mean of weights times '
+        'squared error; adversarial = BCE on logits of d_logits with an all-ones target; return '
+        '0.999 * rec + 0.001 * adv.',
+        'weights = torch.where(hole > 0.5, 1.0, 10.0); then the two terms',
+    ),
+}
+hint = make_hint("lab08", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """Which fill a network trained with masked_mse alone learns to paint."""
+    check_answer(
+        "question_1", answer, expected="A", choices=("A", "B", "C"),
+        wrong={
+            "B": "the sharp, shifted fill has the higher masked MSE printed above: L2 punishes a sharp "
+                 "guess that is slightly off more than a blur",
+            "C": "the squared error has one minimiser, the average of the plausible fills, which is "
+                 "blurred: training moves towards it, not at random",
+        },
+    )

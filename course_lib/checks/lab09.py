@@ -274,3 +274,56 @@ def check_local_crop(student_fn: Callable[[Tensor, Tensor, int], Tensor]) -> Non
     run_cases("local_crop", [(c.name, make(c)) for c in CROP_CASES],
               hint="per image: rows with a hole first..last; top = (first + last + 1) // 2 - size // 2, "
                    "clamped to [0, H - size]; the same for columns; crop images[i, :, top:top + size, left:left + size]")
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab09.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'dilated_block': (
+        "Iizuka et al.'s completion network has four dilated 3x3 convolutions (dilations 2, 4, 8, "
+        '16) that keep the size while the receptive field grows fast.',
+        'For each d in (2, 4, 8, 16): Conv2d(channels, channels, 3, padding=d, dilation=d), '
+        'BatchNorm2d, ReLU, all in one nn.Sequential.',
+        'a 3x3 kernel with dilation d needs padding d; conv -> BN -> ReLU for each d',
+    ),
+    'complete': (
+        "The network's raw output is in [0, 1] while images are in [-1, 1]; only the hole is taken"
+        ' from the prediction, the known pixels stay as they were.',
+        'prediction = raw * 2 - 1; result = image where mask is 0 and prediction where mask is 1, '
+        'as a blend with mask and 1 - mask.',
+        'map raw to [-1, 1], then keep the image where mask == 0',
+    ),
+    'local_crop': (
+        "The local discriminator sees a size x size crop centred on each image's hole, moved "
+        'inside the image when the hole is near a border.',
+        "For each image: the rows and columns that contain hole pixels give the hole's box; its "
+        'centre minus size // 2 is the top-left corner; clamp it to [0, H - size] and [0, W - '
+        'size]; slice the crop; stack the crops to (N, C, size, size).',
+        "rows = torch.nonzero(mask[i, 0].amax(dim=1) > 0.5).flatten() gives the hole's rows",
+    ),
+}
+hint = make_hint("lab09", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """At which row of its 64x64 local crop the centre of a hole touching the top border lands."""
+    check_answer(
+        "question_1", answer, expected=8, tol=0.5,
+        wrong={
+            32: "32 is where the centre would be if the crop could leave the image; local_crop keeps "
+                "the crop inside, so it starts at row 0",
+            0: "row 0 is where the clamped crop starts, not where the hole's centre lands",
+            -24: "that is where the crop would start without clamping; ask where the hole's centre "
+                 "lands inside the clamped crop",
+        },
+        explain="The hole covers rows 0 to 15, so its centre is row (0 + 15 + 1) // 2 = 8; where does "
+                "the clamped crop start?",
+    )

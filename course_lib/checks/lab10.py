@@ -368,3 +368,70 @@ def check_attention_scores(student_fn: Callable[..., Tensor]) -> None:
              "F.conv2d(features[None], patches, padding=1)[0]; usable = patches of the hole with no 1; "
              "softmax(scores * usable * scale, dim=0) * usable.",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab10.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'partial_conv': (
+        'A partial convolution (Liu et al., 2018, eq. 1-2) convolves only the valid pixels, '
+        "rescales by how many of the window's pixels were valid, and marks as valid every output "
+        'that saw at least one.',
+        'Count the valid pixels of each k x k window (a convolution of valid with a ones kernel, '
+        'same padding); new valid = count > 0; out = conv(x * valid) * (k*k / count) + bias where '
+        'new valid, 0 elsewhere. Return (out, new valid).',
+        'count the valid pixels of every window with F.conv2d(valid, torch.ones(1, 1, k, k), '
+        'padding=k // 2)',
+    ),
+    'gated_conv': (
+        'A gated convolution (Yu et al., 2019, eq. 2) computes features and a soft gate from the '
+        'same input; the gate, in (0, 1), decides how much of each feature passes.',
+        'One convolution with the given weight (2C output channels), padding dilation * (k - 1) //'
+        ' 2 to keep the size; the first C channels are features (ELU), the last C the gate '
+        '(sigmoid); multiply.',
+        'one F.conv2d to 2C channels, then split into raw[:, :C] and raw[:, C:]',
+    ),
+    'stroke_vertices': (
+        'A free-form stroke (Yu et al., 2019, Alg. 1) is a polyline: from the start, each vertex '
+        'moves by a length in a direction; every other segment turns back, so the stroke zig-zags.',
+        'For segment i the direction is 2*pi - angle when i is even, angle when odd; the new '
+        'vertex is the previous one plus length * (cos, sin), x clamped to [0, W] and y to [0, H],'
+        ' converted with int. Return the list of vertices, starting with the start point.',
+        'a = 2 * math.pi - angle if i % 2 == 0 else angle',
+    ),
+    'attention_scores': (
+        "Contextual attention (Yu et al., 2018) compares each position's 3x3 patch with every "
+        'background patch by a normalised inner product, and turns the scores into a softmax over '
+        'the usable background patches.',
+        'Extract the 3x3 patches of the features as convolution kernels and divide each by its '
+        'norm; a patch is usable if it contains no hole pixel; convolve the features with the '
+        'patches (padding 1) to get (L, H, W) scores, zero the unusable ones, softmax over L of '
+        'scores * softmax_scale, and zero the unusable ones again.',
+        'usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float().view(-1, 1, '
+        '1)',
+    ),
+}
+hint = make_hint("lab10", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """The factor by which partial convolution rescales a 3x3 window with a single valid pixel."""
+    check_answer(
+        "question_1", answer, expected=9.0, tol=1e-3,
+        wrong={
+            1 / 9: "inverted: a window with few valid pixels has a small sum, so the rescaling "
+                   "sum(1) / sum(M) enlarges it",
+            1: "the rescaling is sum(1) / sum(M) = 9 / (number of valid pixels); it is 1 only for a "
+               "fully valid window",
+            0: "one valid pixel is enough for the output to be valid (and rescaled), not zeroed",
+        },
+        explain="The factor is sum(1) / sum(M) over the 3x3 window (Liu et al., 2018, eq. 1).",
+    )

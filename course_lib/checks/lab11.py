@@ -312,3 +312,71 @@ def check_compositional_loss(student_fn: Callable[..., torch.Tensor]) -> None:
         hint="c_p = alpha_pred * fg + (1 - alpha_pred) * bg; loss = sum(unknown * sqrt((c_p - image)^2 + eps^2)) "
              "/ (3 * unknown.sum()) with eps = 1e-6.",
     )
+
+
+# ----------------------------------------------------------------------------- hints on request
+# The lab's stubs only say where help is ("Run lab11.hint('name') for a hint"); these are the
+# hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
+from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
+
+HINTS: dict[str, tuple[str, str, str]] = {
+    'composite': (
+        'The compositing equation (Porter and Duff, 1984): each pixel is a blend of foreground and'
+        ' background, weighted by the opacity alpha.',
+        'I = alpha * F + (1 - alpha) * B; alpha (N, 1, H, W) broadcasts over the colour channels.',
+        'alpha weights the foreground, (1 - alpha) the background',
+    ),
+    'composite_premultiplied': (
+        'A premultiplied foreground already stores alpha * F, so the compositing equation needs '
+        'one multiplication fewer.',
+        'I = fg_pre + (1 - alpha) * B; do not multiply fg_pre by alpha again.',
+        'the foreground term is already multiplied by alpha',
+    ),
+    'make_trimap': (
+        'A trimap marks the pixels known to be foreground (1) or background (0) and leaves a band '
+        'of unknown (0.5) around the edge, made wider by eroding the known regions.',
+        'Opaque: alpha above 1 - 1/510; clear: alpha below 1/510 (the 8-bit rounding). Erode each '
+        'with a disk of the given radius (radius 0: no erosion), treating outside the image as '
+        'set; fill a (1, H, W) map with 0.5, then 1 where opaque and 0 where clear.',
+        'opaque = a > 1 - 1/510 and clear = a < 1/510, both eroded with disk(radius) '
+        '(border_value=1); start from 0.5',
+    ),
+    'sad_mse': (
+        "The matting benchmark's errors (Rhemann et al., 2009) are measured on the unknown region "
+        'of the trimap only (value 128 in the 0-255 trimap).',
+        "With unknown = the trimap's 128 pixels: SAD = sum of |pred - gt| over unknown, divided by"
+        ' 1000; MSE = sum of (pred - gt)^2 over unknown divided by the number of unknown pixels. '
+        'Return two Python floats.',
+        'unknown = (trimap == 128).float(); SAD sums, MSE averages over the unknown pixels',
+    ),
+    'compositional_loss': (
+        "Deep Image Matting's compositional loss (Xu et al., 2017, eq. 2) recomposes the image "
+        'with the predicted alpha and compares it with the real image, on the unknown region only.',
+        'Recompose alpha_pred * fg + (1 - alpha_pred) * bg; per value sqrt(difference^2 + eps^2) '
+        'with eps = 1e-6; sum over unknown pixels (trimap 0.5) and all three channels, divide by 3'
+        ' times the number of unknown pixels.',
+        'unknown = (trimap == 0.5).float(); divide the masked sum by 3 * unknown.sum()',
+    ),
+}
+hint = make_hint("lab11", HINTS)
+
+
+# ----------------------------------------------------------------------------- graded questions
+# The short, graded part of the lab's Questions (the written part is read by the teacher).
+from course_lib.checks.core import check_answer  # noqa: E402  (kept apart from the checks above)
+
+
+def check_question_1(answer: object) -> None:
+    """The compositional error of one pixel with F = 0.55, B = 0.45, alpha 0.2 predicted, 0.9 true."""
+    check_answer(
+        "question_1", answer, expected=0.07, tol=1e-4,
+        wrong={
+            0.7: "0.7 is the alpha error |0.2 - 0.9|; the compositional loss compares the recomposed "
+                 "colours, and F and B are almost the same colour",
+            0.0: "F and B are close but not equal: the recomposed colours differ by |alpha error| * |F - B|",
+            0.1: "0.1 is |F - B|; multiply by how wrong alpha is",
+            0.35: "the recomposite alpha * F + (1 - alpha) * B changes by (alpha_p - alpha_g) * (F - B), "
+                  "not by the alpha error times F",
+        },
+        explain="Recompose the pixel with both alphas, alpha * F + (1 - alpha) * B, and subtract.",
+    )
