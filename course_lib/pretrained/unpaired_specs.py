@@ -115,7 +115,7 @@ SPECS: dict[str, Spec] = {
 #: lecture 07's quick architecture (32x32, dim 16, one downsampling, 2 residual blocks, MLP 64,
 #: two discriminator scales of 3 layers, batch 4), trained many times longer than the notebook's
 #: 250 steps; the learning rate is halved halfway (the paper's step decay, compressed)
-MU_SIZE, MU_BATCH, MU_STEPS, MU_LR, MU_SEED = 32, 4, 1600, 1e-3, 0
+MU_SIZE, MU_BATCH, MU_STEPS, MU_LR, MU_SEED = 32, 4, 1000, 1e-3, 0
 #: held-out split of the colour test: sketches 0..31 are translated with the styles of references 32..63
 MU_N = 32
 
