@@ -85,7 +85,8 @@ SPECS: dict[str, Spec] = {
 #: one module per topic adds its checkpoints' specs (a module-level ``SPECS`` dict each)
 TOPIC_MODULES = (
     "course_lib.pretrained.style_specs",        # lecture 03
-    "course_lib.pretrained.translation_specs",  # lectures 04-07
+    "course_lib.pretrained.translation_specs",  # lectures 04-05
+    "course_lib.pretrained.unpaired_specs",     # lectures 06-07
     "course_lib.pretrained.inpainting_specs",   # lectures 08-12
 )
 
