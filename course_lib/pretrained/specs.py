@@ -87,6 +87,7 @@ TOPIC_MODULES = (
     "course_lib.pretrained.style_specs",        # lecture 03
     "course_lib.pretrained.translation_specs",  # lectures 04-07
     "course_lib.pretrained.inpainting_specs",   # lectures 08-12
+    "course_lib.pretrained.matting_specs",      # lecture 11
 )
 
 
