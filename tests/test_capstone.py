@@ -52,7 +52,8 @@ def test_config_rejects_bad_values():
 def test_full_preset_is_256px_with_the_papers_widths():
     full = CapstoneConfig.full()
     assert (full.size, full.width, full.pconv_vgg, full.quick_optimizers) == (256, None, True, False)
-    assert CapstoneConfig.quick().size == 32
+    assert CapstoneConfig.quick().size == 64 and CapstoneConfig.quick().use_shipped  # >= 64 px photo crops
+    assert not CapstoneConfig.full().use_shipped  # the shipped checkpoints are 64 px
 
 
 def test_mask_families():
@@ -81,6 +82,7 @@ def test_test_sets_share_images_across_families():
     assert list(tests) == list(FAMILIES)
     a, b = tests["rectangles"], tests["free-form"]
     assert a["image"].shape == (3, 3, 32, 32) and torch.equal(a["image"], b["image"])
+    assert 0.3 < float(a["image"].std()) < 1.0  # crops of photos, not dark textures
     assert not torch.equal(a["mask"], b["mask"])
     item = training_data(TINY)[0]
     assert item["image"].shape == (3, 32, 32) and item["image"].min() >= -1 and item["mask"].shape == (1, 32, 32)
@@ -135,9 +137,19 @@ def test_train_all_compare_and_figure_end_to_end():
             assert torch.allclose(s.outputs * known, tests[family]["image"] * known, atol=1e-6)
     text = format_tables(tables)
     assert "rectangles holes, 3 held-out images" in text and "free-form holes" in text and "DeepFill v2" in text
-    fig = side_by_side(tables, tests, indices=(0, 1))
-    assert len(fig.axes) == 2 * 2 * (len(tables["rectangles"]) + 2)
+    fig = side_by_side(tables, tests, "free-form", indices=(0, 1))
+    assert len(fig.axes) == 2 * (len(tables["free-form"]) + 2)
     assert fig.axes[0].get_title() == "input (hole)"
+    # every method panel names the method and that image's score
+    s = tables["free-form"]["PConv"]
+    title = fig.axes[1 + list(tables["free-form"]).index("PConv")].get_title()
+    assert title == f"PConv\nL1 {float(s.per_image['l1'][0]):.3f}, {float(s.per_image['psnr'][0]):.1f} dB"
+    # the same post-processing for everyone: every method blended, same methods, other numbers
+    blended = compare_all(trained, tests, classical=classical_baselines(patchmatch=False), blend=True)
+    assert list(blended["rectangles"]) == list(tables["rectangles"])
+    assert blended["rectangles"]["mean colour"].l1 != tables["rectangles"]["mean colour"].l1
+    text = capstone.format_fair_tables(tables, blended, {"PConv": "trained here"})
+    assert "L1 +P" in text and "trained here" in text
 
 
 def test_train_all_rejects_unknown_methods():
@@ -172,3 +184,82 @@ def test_ranking():
 def test_cli_full_needs_folders():
     with pytest.raises(SystemExit, match="--data"):
         capstone.main(["--preset", "full"])
+
+
+def test_rectangle_test_set_is_the_shipped_global_local_held_out_batch():
+    from course_lib.pretrained.inpainting_specs import gl_held_out
+
+    tests = held_out_sets(CapstoneConfig.quick(n_test=4))
+    ref = gl_held_out()
+    assert tests["rectangles"]["image"].shape == (4, 3, 64, 64)
+    assert torch.equal(tests["rectangles"]["image"], ref["image"][:4]) and torch.equal(tests["rectangles"]["mask"], ref["mask"][:4])
+
+
+def _centre_ce():
+    from course_lib.inpainting.context_encoder import ContextEncoder
+
+    torch.manual_seed(0)
+    return ContextEncoder(64, 8, 8, bottleneck="channelwise")  # predicts the centre 32x32 only
+
+
+def test_network_method_moves_an_off_centre_hole_into_a_centre_only_context_encoder():
+    net = _centre_ce()
+    method = capstone.network_method(net)
+    image = torch.rand(1, 3, 64, 64) * 2 - 1
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., 2:26, 36:60] = 1  # 24x24 in the top-right corner, far outside the centre
+    out = method(image * (1 - mask), mask)
+    assert out.shape == image.shape and out.abs().max() <= 1
+    # the hole was filled by the network (not left at zero), far from the border of the predicted region
+    assert float(out[..., 10:18, 44:52].abs().mean()) > 0
+    dy, dx = capstone.centred_on_hole(image[0], mask[0], 32)
+    assert (dy, dx) == (32 - 14, 32 - 48)
+    # the centre-hole case needs no shift, and gives the network's own centre prediction
+    centre = torch.zeros(1, 1, 64, 64)
+    centre[..., 18:46, 18:46] = 1
+    assert capstone.centred_on_hole(image[0], centre[0], 32) == (0, 0)
+    with torch.no_grad():
+        direct = net.eval()(net.prepare(image * (1 - centre), centre))
+    assert torch.allclose(method(image * (1 - centre), centre)[..., 16:48, 16:48], direct.clamp(-1, 1), atol=1e-5)
+    big = torch.zeros(1, 1, 64, 64)
+    big[..., 0:40, 0:10] = 1
+    with pytest.raises(capstone.NotApplicable, match="larger than the 32x32 centre"):
+        method(image * (1 - big), big)
+
+
+def test_compare_all_leaves_a_method_out_of_a_family_it_cannot_fill():
+    tests = held_out_sets(CapstoneConfig.quick(n_test=3))
+    tables = compare_all({}, tests, classical={"mean colour": classical_baselines()["mean colour"]},
+                         shipped={"Context Encoder": _centre_ce()})
+    assert "Context Encoder" in tables["rectangles"]  # 24-32 px rectangles fit the 32x32 centre
+    wide = {"free-form": {"image": tests["free-form"]["image"], "mask": torch.zeros(3, 1, 64, 64)}}
+    wide["free-form"]["mask"][..., 5:60, 10:20] = 1
+    assert list(compare_all({}, wide, classical={"mean colour": classical_baselines()["mean colour"]},
+                            shipped={"Context Encoder": _centre_ce()})["free-form"]) == ["mean colour"]
+
+
+def test_poisson_blend_keeps_a_pasted_fill_and_turns_the_mean_colour_into_a_smooth_fill():
+    tests = held_out_sets(CapstoneConfig.quick(n_test=2))["rectangles"]
+    x, m = tests["image"] * (1 - tests["mask"]), tests["mask"]
+    pasted = classical_baselines()["biharmonic"](x, m)
+    assert torch.allclose(capstone.poisson_blended(lambda a, b: pasted)(x, m), pasted.clamp(-1, 1), atol=1e-4)
+    membrane = capstone.poisson_blended(capstone.raw_mean_colour)(x, m)
+    flat = classical_baselines()["mean colour"](x, m)
+    hole = m.expand_as(x) > 0.5
+    assert float(membrane[hole].std()) > float(flat[hole].std())  # follows the border instead of one colour
+    assert torch.allclose(membrane[~hole], x[~hole], atol=1e-5)
+
+
+def test_winners_need_both_metrics():
+    tables = {"rectangles": {"a": _scores(0.1, 20), "b": _scores(0.05, 25)},
+              "free-form": {"a": _scores(0.05, 20), "b": _scores(0.06, 25)}}
+    assert capstone.winners(tables) == {"rectangles": "b", "free-form": None}
+
+
+def test_blended_comparison_reuses_only_the_pasted_fills():
+    tests = held_out_sets(CapstoneConfig.quick(n_test=2))
+    classical = classical_baselines(patchmatch=False)
+    raw = compare_all({}, tests, classical=classical)
+    blended = compare_all({}, tests, classical=classical, blend=True, reuse=raw)
+    assert blended["rectangles"]["biharmonic"] is raw["rectangles"]["biharmonic"]
+    assert blended["rectangles"]["mean colour"].l1 < raw["rectangles"]["mean colour"].l1  # the membrane fill

@@ -7,10 +7,16 @@ images with **rectangular** holes and with **free-form** (brush-stroke) holes.
 
 What is shared, and why:
 
-* **data**: one training set (:func:`training_data`): the bundled photos and textures in quick
-  mode, random ``size x size`` crops of a folder of photographs in full mode; the trainer seeds
-  every sample from ``(seed, step)``, so every method sees the very same images and masks in the
-  same order;
+* **data**: one training set (:func:`training_data`): 64 px crops of the bundled photos in quick
+  mode (the shipped inpainting checkpoints' training stream), random ``size x size`` crops of a
+  folder of photographs in full mode; the trainer seeds every sample from ``(seed, step)``, so every
+  method trained here sees the very same images and masks in the same order. Held-out crops use
+  another seed (:func:`held_out_sets`);
+* **weights**: in quick mode a method with a shipped checkpoint (:data:`SHIPPED`, listed by
+  ``pretrained.available()``) uses it instead of being trained (:func:`shipped_networks`);
+* **post-processing**: every method is scored as it is and Poisson-blended
+  (:func:`compare_all` with ``blend=True``), so that Global & Local's post-processing (Sec. 3.4)
+  never decides the comparison alone;
 * **masks**: each training image gets, with probability ``rect_fraction`` (1/2), Global & Local's
   rectangle (sides 96-128 px at 256, scaled), otherwise DeepFill v2's brush strokes (the
   release's parameters, without the box). One model per method then serves both test families;
@@ -37,15 +43,16 @@ Per method (the parts of each paper that a mixed-mask, same-budget comparison ch
 Quick mode's stated departures (full mode uses none of them): the Context Encoder trains with L2
 alone for the first half, weights the known pixels 0.1 (the release: 10) and uses Adam 5e-5 (G
 5e-4); DeepFill v2 uses lecture 10's recipe (L1 alone for the first 3/4, hole L1 x 6, open
-initialisation, Adam 1e-3, GAN x 0.1). In both modes Global & Local's output is Poisson-blended,
-the paper's post-processing (Sec. 3.4).
+initialisation, Adam 1e-3, GAN x 0.1).
 
 Quick use (lecture 12)::
 
     cfg = CapstoneConfig.quick()
-    trained = train_all(cfg)
-    tables = compare_all(trained, held_out_sets(cfg))
-    print(format_tables(tables))
+    shipped = shipped_networks()
+    trained = train_all(cfg, names=[n for n in LEARNED if n not in shipped])
+    tests = held_out_sets(cfg)
+    raw = compare_all(trained, tests, shipped=shipped)
+    print(format_fair_tables(raw, compare_all(trained, tests, shipped=shipped, blend=True, reuse=raw)))
 
 Full use (a GPU; hours): ``python -m course_lib.inpainting.capstone --preset full --data TRAIN_FOLDER
 --test-data TEST_FOLDER --out runs/capstone``.
@@ -68,6 +75,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from course_lib.data.photos import PhotoCrops
 from course_lib.inpainting.data import MaskedImages
 from course_lib.inpainting.datasets import (
     FolderCrops,
@@ -123,13 +131,17 @@ class CapstoneConfig:
         ce_overlap_weight: the Context Encoder's L2 weight on the known pixels (the release: 10;
             quick mode: 0.1, so that a short run spends its updates on the hole).
         gl_blend: complete Global & Local's output with the paper's Poisson post-processing
-            (Sec. 3.4, :func:`~course_lib.inpainting.global_local.postprocess`).
+            (Sec. 3.4, :func:`~course_lib.inpainting.global_local.postprocess`) in its own column. Off by
+            default: the comparison applies that post-processing to *every* method in a second table
+            (:func:`compare_all` with ``blend=True``), so that no method gets it alone.
+        use_shipped: use the shipped checkpoint of a method (:data:`SHIPPED`) where
+            ``pretrained.available()`` lists it, instead of training it (quick mode: they are 64 px).
         seed: the trainer's seed (the same for every method: the same batches).
         n_test: held-out images per mask family.
     """
 
-    size: int = 32
-    steps: int = 1000
+    size: int = 64
+    steps: int = 400
     batch_size: int = 8
     width: int | None = 8
     rect_fraction: float = 0.5
@@ -139,7 +151,8 @@ class CapstoneConfig:
     ce_warmup: float = 0.5
     df_warmup: float = 0.75
     ce_overlap_weight: float = 0.1
-    gl_blend: bool = True
+    gl_blend: bool = False
+    use_shipped: bool = True
     seed: int = 0
     n_test: int = 32
 
@@ -162,7 +175,8 @@ class CapstoneConfig:
 
     @classmethod
     def quick(cls, **changes) -> CapstoneConfig:
-        """CPU minutes: 32 px, width 8 for all, 1000 iterations of 8 images, no VGG terms."""
+        """CPU minutes: 64 px photo crops, shipped checkpoints where they exist; the other methods
+        trained at width 8 for 400 iterations of 8 images, no VGG terms."""
         return dataclasses.replace(cls(), **changes)
 
     @classmethod
@@ -170,7 +184,7 @@ class CapstoneConfig:
         """A GPU: 256 px crops, the papers' widths and optimisers, 100k iterations of 16 images each."""
         return dataclasses.replace(cls(size=256, steps=100_000, batch_size=16, width=None, pconv_vgg=True,
                                        quick_optimizers=False, lr_decay_start=None, ce_warmup=0.0,
-                                       df_warmup=0.0, ce_overlap_weight=10.0, gl_blend=True,
+                                       df_warmup=0.0, ce_overlap_weight=10.0, use_shipped=False,
                                        n_test=200), **changes)
 
 
@@ -198,12 +212,12 @@ def mixed_mask_fn(size: int, rect_fraction: float = 0.5) -> MaskFn:
 def training_data(cfg: CapstoneConfig, data: str | os.PathLike | None = None) -> MaskedImages:
     """The one training set: ``{"image" in [-1, 1], "mask"}`` items with mixed masks.
 
-    ``data=None``: the bundled photos and textures (:class:`~course_lib.inpainting.datasets.InpaintingImages`,
-    seed 0); a folder: random crops of its photographs (shorter side rescaled to [size, 1.5 size],
+    ``data=None``: crops of the bundled photos (:class:`~course_lib.data.PhotoCrops`, seed 0: the
+    training stream of the shipped checkpoints); a folder: random crops of its photographs (shorter side rescaled to [size, 1.5 size],
     Global & Local's Sec. 4 augmentation, :class:`~course_lib.inpainting.datasets.FolderCrops`).
     """
     if data is None or str(data) == "quick":
-        images, value_range = image_source(None, cfg.size, length=100_000, seed=0)
+        images, value_range = PhotoCrops(size=cfg.size, length=100_000, seed=0), (0.0, 1.0)
     else:
         images, value_range = FolderCrops(data, cfg.size, cfg.size, cfg.size * 3 // 2), (-1.0, 1.0)
     return inpainting_dataset(images, mixed_mask_fn(cfg.size, cfg.rect_fraction), seed=0, value_range=value_range)
@@ -212,10 +226,15 @@ def training_data(cfg: CapstoneConfig, data: str | os.PathLike | None = None) ->
 def held_out_sets(cfg: CapstoneConfig, data: str | os.PathLike | None = None) -> dict[str, dict[str, torch.Tensor]]:
     """Held-out evaluation batches, one per family: the *same* ``cfg.n_test`` images with each family's holes.
 
-    ``data=None``: bundled photos and textures with another seed (1) than training; a folder: its
-    images centre-cropped to ``cfg.size`` (use photographs the training folder does not contain).
+    ``data=None``: crops of the bundled photos with another seed (1) than training (other positions,
+    scales and holes; the shipped checkpoints' held-out stream: the rectangles are
+    ``gl_held_out()``'s); a folder: its images centre-cropped to ``cfg.size`` (use photographs the
+    training folder does not contain).
     """
-    images, value_range = image_source(data, cfg.size, length=cfg.n_test if data is None else 100_000, seed=1)
+    if data is None or str(data) == "quick":
+        images, value_range = PhotoCrops(size=cfg.size, length=cfg.n_test, seed=1), (0.0, 1.0)
+    else:
+        images, value_range = image_source(data, cfg.size, length=100_000, seed=1)
     return {family: held_out(inpainting_dataset(images, mask_fn(family, cfg.size), seed=1, value_range=value_range),
                              n=cfg.n_test)
             for family in FAMILIES}
@@ -393,12 +412,197 @@ def train_all(cfg: CapstoneConfig, data: Dataset | None = None, names: Sequence[
     return trained
 
 
+#: the shipped checkpoint (``course_lib.pretrained``) of each learned method, used where available
+SHIPPED = {"Context Encoder": "context_encoder", "Global & Local": "global_local", "PConv": "pconv",
+           "DeepFill v2": "deepfill_v2"}
+
+
+#: classical methods whose output is already a completion that meets the known pixels (a blend keeps it)
+PASTED = ("biharmonic", "PatchMatch")
+
+
+class NotApplicable(ValueError):
+    """A method cannot fill this kind of hole (a centre-only Context Encoder and a hole too large to centre)."""
+
+
+def shipped_networks(names: Sequence[str] = LEARNED) -> dict[str, nn.Module]:
+    """The shipped network of each of ``names`` that ``pretrained.available()`` lists, in eval mode."""
+    from course_lib import pretrained
+
+    available = set(pretrained.available())
+    return {name: pretrained.load(SHIPPED[name]) for name in names if SHIPPED[name] in available}
+
+
+def centred_on_hole(image: torch.Tensor, mask: torch.Tensor, side: int) -> tuple[int, int]:
+    """The (dy, dx) that moves the centre of ``mask``'s bounding box to the image centre.
+
+    ``mask`` (1, H, W). Raises :class:`NotApplicable` if the box is larger than ``side`` in a
+    direction (it would not fit in a centre-only prediction of ``side x side`` pixels).
+    """
+    rows, cols = torch.nonzero(mask[0] > 0.5, as_tuple=True)
+    top, bottom, left, right = int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+    if bottom - top + 1 > side or right - left + 1 > side:
+        raise NotApplicable(f"the hole's bounding box is {bottom - top + 1}x{right - left + 1} px, larger than the "
+                            f"{side}x{side} centre this Context Encoder predicts")
+    h, w = mask.shape[-2:]
+    return h // 2 - (top + bottom + 1) // 2, w // 2 - (left + right + 1) // 2
+
+
+def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``x`` (C, H, W) translated by (dy, dx) with reflected borders, same size."""
+    h, w = x.shape[-2:]
+    pad = max(abs(dy), abs(dx))
+    padded = torch.nn.functional.pad(x[None], (pad, pad, pad, pad), mode="reflect")[0] if pad else x
+    return padded[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+
+
+def network_method(net: nn.Module) -> Method:
+    """A bare inpainting network (shipped or just trained) as a method that returns its *raw* output.
+
+    ``method(masked_image, mask)``: (N, 3, S, S) in [-1, 1] and (N, 1, S, S) -> (N, 3, S, S) in
+    [-1, 1], the network's prediction over the whole image (evaluation pastes the hole pixels;
+    :func:`poisson_blended` takes the prediction's gradients). A centre-only Context Encoder gets
+    each image translated so that its hole sits in the predicted centre, and back (reflected
+    borders); a hole that does not fit raises :class:`NotApplicable`.
+    """
+    from course_lib.inpainting.context_encoder import ContextEncoder
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
+    from course_lib.inpainting.global_local import CompletionNetwork
+    from course_lib.inpainting.partial_conv import PConvUNet
+
+    def run(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Method:
+        def method(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            was = net.training
+            net.eval()
+            try:
+                with torch.no_grad():
+                    device = _device_of(net)
+                    return fn(image.to(device), mask.to(device)).float().cpu()
+            finally:
+                net.train(was)
+        return method
+
+    if isinstance(net, CompletionNetwork):
+        return run(lambda x, m: net.predict(x, m) * 2 - 1)
+    if isinstance(net, PConvUNet):
+        return run(lambda x, m: net(x * (1 - m), m).clamp(-1, 1))
+    if isinstance(net, DeepFillV2Generator):
+        return run(lambda x, m: net(x * (1 - m), m, None)[1].clamp(-1, 1))
+    if isinstance(net, ContextEncoder):
+        if net.output == "full":
+            return run(lambda x, m: net(net.prepare(x, m)).clamp(-1, 1))
+        off, side = net.region
+
+        def centred(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+            outs = []
+            for xi, mi in zip(x, m):
+                dy, dx = centred_on_hole(xi, mi, side)
+                xs, ms = _shift(xi, dy, dx)[None], _shift(mi, dy, dx)[None]
+                region = net(net.prepare(xs, ms)).clamp(-1, 1)
+                full = xs.clone()
+                full[..., off:off + side, off:off + side] = region
+                outs.append(_shift(full[0], -dy, -dx))
+            return torch.stack(outs)
+        return run(centred)
+    raise TypeError(f"network_method: no adapter for {type(net).__name__}; expected a ContextEncoder, "
+                    "CompletionNetwork, PConvUNet or DeepFillV2Generator")
+
+
+def raw_mean_colour(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean-colour fill as a raw prediction: each image's known-pixel mean everywhere (N, 3, H, W).
+
+    Pasted, it is the mean-colour fill; Poisson-blended, the membrane (Laplace) fill through the
+    hole's border colours.
+    """
+    known = 1 - mask
+    mean = (image * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True).clamp_min(1)
+    return mean.expand_as(image).contiguous()
+
+
+def poisson_blended(method: Method) -> Method:
+    """``method`` followed by Global & Local's post-processing (Poisson blending, Iizuka et al. 2017, Sec. 3.4).
+
+    Inside the hole, the gradients of ``method``'s output; on the hole's border, the known pixels.
+    For a method whose output already *is* a pasted completion (biharmonic, PatchMatch), the blend
+    reproduces it: its values on the border already are the known pixels.
+    """
+    from course_lib.inpainting.global_local import postprocess
+
+    def blended(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return postprocess(image, mask, method(image, mask))
+    return blended
+
+
 def compare_all(trained: Mapping[str, Trained], tests: Mapping[str, Mapping[str, torch.Tensor]],
-                classical: Mapping[str, Method] | None = None) -> dict[str, dict[str, Scores]]:
-    """Scores per family: the classical baselines (default: mean colour, biharmonic, PatchMatch), then the learned methods."""
+                classical: Mapping[str, Method] | None = None, shipped: Mapping[str, nn.Module] | None = None,
+                blend: bool = False, reuse: Mapping[str, Mapping[str, Scores]] | None = None
+                ) -> dict[str, dict[str, Scores]]:
+    """Scores per family: the classical baselines (default: mean colour, biharmonic, PatchMatch), then the learned methods.
+
+    Learned methods come from ``shipped`` networks (:func:`shipped_networks`) and ``trained`` ones,
+    in :data:`LEARNED` order. ``blend=False``: each method as it is (the learned ones' raw output
+    pasted into the hole; Global & Local blended only if its config says so); ``blend=True``:
+    *every* method Poisson-blended (:func:`poisson_blended`; the mean colour becomes the membrane
+    fill). A method that cannot fill a family's holes (:class:`NotApplicable`) is left out of it.
+    ``reuse`` (with ``blend=True``): the raw tables, whose biharmonic and PatchMatch scores are
+    copied instead of recomputed, since blending a pasted fill reproduces it (:func:`poisson_blended`).
+    """
     methods = dict(classical if classical is not None else classical_baselines())
-    methods.update({name: t.method for name, t in trained.items()})
-    return {family: compare(methods, test) for family, test in tests.items()}
+    if blend and "mean colour" in methods:
+        methods["mean colour"] = raw_mean_colour
+    shipped = dict(shipped or {})
+    for name in LEARNED:
+        if name in shipped:
+            methods[name] = network_method(shipped[name])
+        elif name in trained:
+            methods[name] = network_method(trained[name].candidate.generator) if blend else trained[name].method
+    if blend:
+        methods = {name: poisson_blended(fn) for name, fn in methods.items()}
+    tables: dict[str, dict[str, Scores]] = {}
+    for family, test in tests.items():
+        tables[family] = {}
+        for name, fn in methods.items():
+            if blend and reuse is not None and name in PASTED and name in reuse.get(family, {}):
+                tables[family][name] = reuse[family][name]
+                continue
+            try:
+                tables[family][name] = compare({name: fn}, test)[name]
+            except NotApplicable:
+                continue
+    return tables
+
+
+def winners(tables: Mapping[str, Mapping[str, Scores]]) -> dict[str, str | None]:
+    """Per family, the method with both the lowest L1 and the highest PSNR, or ``None`` if no method has both."""
+    out: dict[str, str | None] = {}
+    for family, scores in tables.items():
+        by_l1 = min(scores, key=lambda n: scores[n].l1)
+        by_psnr = max(scores, key=lambda n: scores[n].psnr)
+        out[family] = by_l1 if by_l1 == by_psnr else None
+    return out
+
+
+def format_fair_tables(raw: Mapping[str, Mapping[str, Scores]], blended: Mapping[str, Mapping[str, Scores]],
+                       origin: Mapping[str, str] | None = None) -> str:
+    """One table per family: in-hole L1 / PSNR / SSIM of each method as it is and Poisson-blended.
+
+    ``origin``: a note per method (where its weights come from) printed in the last column.
+    """
+    origin = dict(origin or {})
+    blocks = []
+    for family, scores in raw.items():
+        n = next(iter(scores.values())).per_image["l1"].shape[0]
+        lines = [f"{family} holes, {n} held-out images (in-hole; L1 lower, PSNR / SSIM higher is better)",
+                 f"{'method':<17}{'L1':>8}{'PSNR':>8}{'SSIM':>7}  |{'L1 +P':>8}{'PSNR +P':>9}  {'weights'}",
+                 "-" * 100]
+        for name, s in scores.items():
+            b = blended[family].get(name)
+            after = f"{b.l1:>8.4f}{b.psnr:>9.2f}" if b is not None else f"{'n/a':>8}{'n/a':>9}"
+            lines.append(f"{name:<17}{s.l1:>8.4f}{s.psnr:>8.2f}{s.ssim:>7.3f}  |{after}  {origin.get(name, '')}")
+        missing = [name for name in blended[family] if name not in scores]
+        lines += [f"{name:<17}{'n/a':>8}" for name in missing]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n(+P: Poisson-blended, Iizuka et al. 2017 Sec. 3.4, applied to every method alike)"
 
 
 def format_tables(tables: Mapping[str, Mapping[str, Scores]], baseline: str = "mean colour") -> str:
@@ -443,31 +647,45 @@ def ranking(tables: Mapping[str, Mapping[str, Scores]], metric: str = "l1") -> d
 
 # ----------------------------------------------------------------------------- the figure
 def side_by_side(tables: Mapping[str, Mapping[str, Scores]], tests: Mapping[str, Mapping[str, torch.Tensor]],
-                 indices: Sequence[int] = (0, 1, 2), methods: Sequence[str] | None = None, scale: float = 1.25,
-                 hole_colour: tuple[float, float, float] = (1.0, 0.0, 1.0)):
-    """One row per (family, image): the input with its hole (painted ``hole_colour``), each method, the truth.
+                 family: str | None = None, indices: Sequence[int] = (0, 1, 2), methods: Sequence[str] | None = None,
+                 scale: float = 2.0, hole_colour: tuple[float, float, float] = (1.0, 0.0, 1.0)):
+    """A legible grid for one family: one row per held-out image; the input (hole painted
+    ``hole_colour``), each method, the truth. Every panel is titled with its method and that
+    image's in-hole L1 and PSNR; ``scale`` inches per panel.
 
-    Returns the matplotlib figure. Images are taken from ``Scores.outputs`` (so
-    :func:`compare_all` must have kept them, as it does by default).
+    ``family`` defaults to the first of ``tables``. Images come from ``Scores.outputs`` (so
+    :func:`compare_all` must have kept them, as it does by default). Returns the matplotlib figure.
     """
-    from course_lib.viz import show_rows
+    import matplotlib.pyplot as plt
 
-    rows: dict[str, torch.Tensor] = {}
-    names: list[str] = []
-    for family, scores in tables.items():
-        names = list(methods) if methods is not None else list(scores)
-        missing = [n for n in names if scores[n].outputs is None]
-        if missing:
-            raise ValueError(f"no outputs kept for {missing}: evaluate with keep_outputs=True")
-        test = tests[family]
-        for i in indices:
-            mask = test["mask"][i]
-            paint = torch.tensor(hole_colour).view(3, 1, 1) * 2 - 1
-            shown_input = test["image"][i] * (1 - mask) + paint * mask
-            rows[f"{family} #{i}"] = torch.stack([shown_input, *[scores[n].outputs[i] for n in names],
-                                                   test["image"][i]])
-    titles = ["input (hole)", *names, "truth"]
-    return show_rows(rows, value_range=(-1, 1), max_cols=len(titles), scale=scale, col_titles=titles)
+    from course_lib.viz import to_numpy_image
+
+    family = family if family is not None else next(iter(tables))
+    scores, test = tables[family], tests[family]
+    names = list(methods) if methods is not None else list(scores)
+    missing = [n for n in names if n not in scores or scores[n].outputs is None]
+    if missing:
+        raise ValueError(f"no outputs kept for {missing} on {family} holes: evaluate with keep_outputs=True")
+    paint = torch.tensor(hole_colour).view(3, 1, 1) * 2 - 1
+    ncols = len(names) + 2
+    fig, axes = plt.subplots(len(indices), ncols, figsize=(scale * ncols, (scale + 0.45) * len(indices)), squeeze=False)
+    for r, i in enumerate(indices):
+        mask = test["mask"][i]
+        panels = [("input (hole)", test["image"][i] * (1 - mask) + paint * mask)]
+        for name in names:
+            s = scores[name]
+            panels.append((f"{name}\nL1 {float(s.per_image['l1'][i]):.3f}, {float(s.per_image['psnr'][i]):.1f} dB",
+                           s.outputs[i]))
+        panels.append(("truth", test["image"][i]))
+        for c, (title, img) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(to_numpy_image(img, (-1, 1)), interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(f"{family} #{i}", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def vgg_cost(cfg: CapstoneConfig, repeats: int = 1) -> tuple[float, float]:
@@ -509,13 +727,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(parameter_table(build_tasks(cfg)))
-    trained = train_all(cfg, training_data(cfg, args.data), names=args.methods, device=args.device,
-                        checkpoint_dir=out / "checkpoints")
-    tables = compare_all(trained, held_out_sets(cfg, args.test_data))
-    text = format_tables(tables)
+    shipped = shipped_networks(args.methods) if cfg.use_shipped else {}
+    trained = train_all(cfg, training_data(cfg, args.data), names=[n for n in args.methods if n not in shipped],
+                        device=args.device, checkpoint_dir=out / "checkpoints")
+    tests = held_out_sets(cfg, args.test_data)
+    raw = compare_all(trained, tests, shipped=shipped)
+    blended = compare_all(trained, tests, shipped=shipped, blend=True)
+    text = format_fair_tables(raw, blended, {n: "shipped" for n in shipped} | {n: "trained" for n in trained})
     print(text)
     (out / "tables.txt").write_text(text + "\n")
-    side_by_side(tables, held_out_sets(cfg, args.test_data)).savefig(out / "side_by_side.png", dpi=120)
+    for family in raw:
+        side_by_side(raw, tests, family).savefig(out / f"side_by_side_{family}.png", dpi=120)
     return 0
 
 

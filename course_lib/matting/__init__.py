@@ -54,6 +54,7 @@ from course_lib.matting.metrics import (
     matting_metrics,
     mse,
     sad,
+    show_matte_comparison,
 )
 from course_lib.matting.model import (
     MattingNet,
@@ -80,6 +81,7 @@ __all__ = [
     "LAYOUTS", "ForegroundFolder", "MattingFolder", "MattingLayout", "read_alpha", "read_trimap",
     "estimate_foreground", "plain_background_colour", "replace_background", "solid_colour",
     "connectivity_error", "format_table", "gradient_error", "matting_metrics", "mse", "sad",
+    "show_matte_comparison",
     "MattingNet", "MattingTask", "alpha_prediction_loss", "compositional_loss", "count_parameters", "dim_loss",
     "predict_alpha",
     "disk", "fill_unknown", "make_trimap", "trimap_study", "unknown_fraction",

@@ -177,3 +177,42 @@ def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
     for method, vals in rows.items():
         lines.append(f"{method:<{width}}" + "".join(f"{vals[n]:>10.4f}" for n in names))
     return "\n".join(lines)
+
+
+def show_matte_comparison(mattes: dict[str, torch.Tensor], data: dict[str, torch.Tensor], indices: list[int],
+                          names: tuple[str, ...] = ("SAD", "MSE", "Grad"), scale: float = 1.9, suptitle: str = ""):
+    """A figure: one held-out composite per row; image | trimap | each matte | true alpha.
+
+    ``mattes``: name -> (N, 1, H, W) in [0, 1]; ``data``: ``{"image" (N, 3, H, W), "trimap",
+    "alpha" (N, 1, H, W)}``. Each matte column is titled with its errors ``names`` averaged over
+    *all* N images (unknown region, lower is better), and each panel carries that image's SAD
+    below it. Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    gt, tri = data["alpha"], data["trimap"]
+    columns = [("image", data["image"], None), ("trimap", tri, None)]
+    for name, alpha in mattes.items():
+        if alpha.shape != gt.shape:
+            raise ValueError(f"matte {name!r} has shape {tuple(alpha.shape)}, the true alpha {tuple(gt.shape)}")
+        columns.append((name, alpha, matting_metrics(alpha, gt, tri)))
+    columns.append(("true alpha", gt, None))
+    fig, axes = plt.subplots(len(indices), len(columns), figsize=(scale * len(columns), scale * len(indices) + 0.9),
+                             squeeze=False)
+    for c, (name, batch, errors) in enumerate(columns):
+        title = name if errors is None else name + "\n" + ", ".join(f"{k} {errors[k]:.3f}" for k in names[:2]) + (
+            "\n" + ", ".join(f"{k} {errors[k]:.3f}" for k in names[2:]) if len(names) > 2 else "")
+        axes[0, c].set_title(title, fontsize=8)
+        for r, i in enumerate(indices):
+            ax = axes[r, c]
+            img = batch[i].detach().float().clamp(0, 1)
+            ax.imshow(img.permute(1, 2, 0).numpy() if img.shape[0] == 3 else img[0].numpy(), cmap="gray",
+                      vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if errors is not None:
+                ax.set_xlabel(f"SAD {sad(batch[i], gt[i], tri[i]):.3f}", fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -88,6 +88,7 @@ TOPIC_MODULES = (
     "course_lib.pretrained.translation_specs",  # lectures 04-05
     "course_lib.pretrained.unpaired_specs",     # lectures 06-07
     "course_lib.pretrained.inpainting_specs",   # lectures 08-12
+    "course_lib.pretrained.matting_specs",      # lecture 11
 )
 
 
