@@ -210,10 +210,10 @@ train_x, train_y = train_set.tensors["input"], train_set.tensors["target"]
 test_x, test_y = test_set.tensors["input"], test_set.tensors["target"]
 
 
-def train_pair_judge(conditional: bool, steps: int = by_mode(quick=120, gpu=1000, full=2000)) -> float:
+def train_pair_judge(conditional: bool, steps: int = by_mode(quick=120, full=2000)) -> float:
     """Accuracy of a PatchGAN trained to tell real pairs from mismatched ones, on held-out pairs."""
     torch.manual_seed(0)
-    D = init_weights(PatchGAN(6 if conditional else 3, ndf=by_mode(quick=8, gpu=64, full=64), n_layers=3))
+    D = init_weights(PatchGAN(6 if conditional else 3, ndf=by_mode(quick=8, full=64), n_layers=3))
     opt = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     judge = lambda x, y: D(torch.cat([x, y], 1) if conditional else y)  # noqa: E731
     for _ in range(steps):

@@ -94,7 +94,7 @@ from course_lib.widgets import CompositingExplorer, TrimapExplorer
 # veil and motion blur, composited over crops of the bundled photographs.
 
 # %%
-size = PRESETS["quick"][0] if course_lib.is_quick() else 128
+size = by_mode(quick=PRESETS["quick"][0], gpu=128, full=128)
 demo = MattingComposites(length=8, size=size, seed=2, radius=4)
 item = demo[0]
 fig = show_images([item["fg"], item["alpha"].expand(3, -1, -1), item["bg"], item["image"]], value_range=(0, 1),
@@ -321,11 +321,13 @@ fig = show_images([item["image"], tri.expand(3, -1, -1), alpha_cf.expand(3, -1, 
 # portraits); the held-out composites use another seed.
 
 # %%
-size, steps, batch, lr, widths, kernel = PRESETS["quick"] if course_lib.is_quick() else PRESETS["paper"]
-steps = by_mode(quick=steps, full=20_000)
-train_set = MattingComposites(length=by_mode(quick=256, full=20_000), size=size, seed=0, radius=(2, 6), augment=True,
-                              cache=course_lib.is_quick(), plain_p=0.25)
-test_set = MattingComposites(length=by_mode(quick=32, full=200), size=size, seed=1, radius=4)
+# GPU mode (one Colab T4): 128 px composites, twice the quick widths, 3,000 steps of 16.
+size, steps, batch, lr, widths, kernel = by_mode(quick=PRESETS["quick"], gpu=(128, 3_000, 16, 5e-4, (24, 48, 96), 3),
+                                                 full=PRESETS["paper"])
+steps = by_mode(quick=steps, gpu=steps, full=20_000)
+train_set = MattingComposites(length=by_mode(quick=256, gpu=4_000, full=20_000), size=size, seed=0, radius=(2, 6),
+                              augment=True, cache=course_lib.mode() == "quick", plain_p=0.25)
+test_set = MattingComposites(length=by_mode(quick=32, gpu=64, full=200), size=size, seed=1, radius=4)
 test = collate([test_set[i] for i in range(len(test_set))])
 torch.manual_seed(0)
 model = MattingNet(widths, decoder_kernel=kernel)
@@ -409,7 +411,7 @@ for metric in ("SAD", "MSE", "Grad"):
     print(f"{metric:>4}: shipped {s['shipped']:.4f} = {s['shipped'] / s['quick run']:.2f} x the quick run's, "
           f"{s['shipped'] / s['closed-form']:.2f} x closed-form's, {s['shipped'] / s['0.5 fill (trimap only)']:.2f} x the 0.5 fill's")
     assert s["shipped"] < s["closed-form"] and s["shipped"] < s["0.5 fill (trimap only)"], metric
-    if course_lib.is_quick():
+    if course_lib.mode() == "quick":  # the GPU mode's own run is larger and may beat it
         assert s["shipped"] < s["quick run"], metric
 
 # %%
