@@ -54,6 +54,8 @@ def test_full_preset_is_256px_with_the_papers_widths():
     assert (full.size, full.width, full.pconv_vgg, full.quick_optimizers) == (256, None, True, False)
     assert CapstoneConfig.quick().size == 64 and CapstoneConfig.quick().use_shipped  # >= 64 px photo crops
     assert not CapstoneConfig.full().use_shipped  # the shipped checkpoints are 64 px
+    gpu = CapstoneConfig.gpu()  # one Colab T4: 128 px (issue: GPU mode at >= 128 px), trained in the notebook
+    assert gpu.size == 128 and not gpu.use_shipped and gpu.width == 32 and gpu.pconv_vgg
 
 
 def test_mask_families():
