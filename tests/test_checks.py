@@ -70,12 +70,109 @@ def test_named_mistakes_win_over_generic_diagnosis():
         check(unnormalised, [Mistake("your Gram matrix is not normalised by C*H*W", unnormalised)])
 
 
-def test_inputs_are_not_shared_between_calls():
+def test_in_place_modification_of_an_input_fails_naming_the_argument():
     def in_place(x):
         x.mul_(2)
         return gram(x / 2)
 
-    check_function("gram", in_place, gram, [Case("a", (torch.randn(1, 2, 3, 3),))])
+    with pytest.raises(CheckFailure, match="modified its argument `x` in place"):
+        check_function("gram", in_place, gram, [Case("a", (torch.randn(1, 2, 3, 3),))])
+
+
+def loss(prediction, target):
+    return ((prediction - target) ** 2).mean()
+
+
+LOSS_CASES = [Case("random", (torch.randn(2, 3), torch.randn(2, 3)))]  # grad=None: compared automatically
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda p, t: loss(p.detach(), t), "gradient w.r.t. `prediction` is missing"),
+        (lambda p, t: loss(p, t).detach(), "detached from the computation graph"),
+        (lambda p, t: torch.tensor(loss(p, t).item()), "detached from the computation graph"),
+        (lambda p, t: loss(p, t.detach()) + 0 * loss(p.detach(), t), "gradient w.r.t. `target` is missing"),
+        # the right value, a wrong gradient: a clamp that cuts the gradient of large errors
+        (lambda p, t: ((p - t).clamp(-0.5, 0.5) ** 2).mean() + (((p - t) ** 2) - ((p - t).clamp(-0.5, 0.5) ** 2)).detach().mean(),
+         "the gradient w.r.t. `prediction` differs"),
+    ],
+)
+def test_gradients_are_compared_for_every_differentiable_input(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        check_function("loss", wrong, loss, LOSS_CASES)
+
+
+def test_tiny_gradients_are_compared_relatively():
+    """A loss whose whole gradient is about 1e-4 (like a 0.001-weighted term) is still checked."""
+    small = lambda p, t: 1e-3 * loss(p, t)  # noqa: E731
+    wrong = lambda p, t: 1e-3 * loss(p, t) + 1e-3 * (loss(p, t).detach() - loss(p, t)) * 0.1  # noqa: E731
+    check_function("small", small, small, LOSS_CASES)
+    with pytest.raises(CheckFailure, match="gradient w.r.t. `p`"):
+        check_function("small", wrong, small, LOSS_CASES)
+
+
+def test_a_small_error_in_a_small_weight_term_fails():
+    """0.999 * rec + 0.001 * adv: label smoothing (target 0.9) in adv changes the total by ~1e-4."""
+    def total(p, t, smooth=1.0):
+        adv = torch.nn.functional.binary_cross_entropy_with_logits(p, torch.full_like(p, smooth))
+        return 0.999 * loss(p, t) + 0.001 * adv
+
+    cases = [Case("logits", (torch.randn(4, generator=torch.Generator().manual_seed(3)) + 1, torch.randn(4)), grad=False)]
+    with pytest.raises(CheckFailure, match="output should be"):
+        check_function("total", lambda p, t: total(p, t, 0.9), total, cases)
+
+
+def test_a_correct_alternative_with_float_rounding_passes():
+    check_function("loss", lambda p, t: ((t - p) ** 2).sum() / p.numel(), loss, LOSS_CASES)
+
+
+def test_a_mistake_is_named_only_when_it_matches_on_every_case():
+    def tv(x):
+        return ((x[..., 1:, :] - x[..., :-1, :]) ** 2).sum() + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).sum()
+
+    def tv_abs(x):
+        return (x[..., 1:, :] - x[..., :-1, :]).abs().sum() + (x[..., :, 1:] - x[..., :, :-1]).abs().sum()
+
+    def tv_cropped(x):  # coincides with tv_abs on the ramp, not on random images
+        return ((x[..., 1:, :-1] - x[..., :-1, :-1]) ** 2).sum() + ((x[..., :-1, 1:] - x[..., :-1, :-1]) ** 2).sum()
+
+    cases = [Case("ramp", (torch.tensor([[[[0.0, 1.0, 3.0], [1.0, 1.0, 3.0]]]]),)),
+             Case("random", (torch.rand(1, 2, 4, 5, generator=torch.Generator().manual_seed(0)),))]
+    mistakes = [Mistake("you summed absolute values", tv_abs)]
+    with pytest.raises(CheckFailure) as info:
+        check_function("tv", tv_cropped, tv, cases, mistakes=mistakes)
+    assert "absolute" not in str(info.value) and "should be 10, got 6" in str(info.value)
+    with pytest.raises(CheckFailure, match="you summed absolute values"):
+        check_function("tv", tv_abs, tv, cases, mistakes=mistakes)
+
+
+def test_an_error_raised_while_checking_the_students_object_is_a_message():
+    def check_net(build):
+        def case():
+            net = build()
+            net(torch.randn(1, 6, 8, 8))  # the grader calls the student's module directly
+
+        run_cases("net", [("a 6-channel input", case)])
+
+    def hard_coded():
+        return torch.nn.Conv2d(3, 1, 3)
+
+    with pytest.raises(CheckFailure) as info:
+        check_net(hard_coded)
+    assert "RuntimeError" in str(info.value) and "but got 6 channels" in str(info.value)
+
+    def grader_bug():
+        raise ValueError("internal")
+
+    with pytest.raises(CheckFailure, match="ValueError: internal"):
+        run_cases("x", [("a", grader_bug)])
+
+
+def test_numbers_name_a_factor_only_when_it_is_telling():
+    assert "factor" not in describe_difference(torch.tensor(6.0), torch.tensor(10.0))
+    assert "off by a factor of 60" in describe_difference(torch.tensor(600.0), torch.tensor(10.0))
+    assert "sign is flipped" in describe_difference(-2.0, 2.0)
 
 
 def test_describe_difference_on_containers():

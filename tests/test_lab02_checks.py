@@ -46,14 +46,15 @@ def _gram_over_positions(f, normalize=False):
 
 def _gram_single_image(f, normalize=False):  # forgets the batch: treats (N, C, H, W) as one (C, N*H*W) matrix
     c = f.shape[1]
-    m = f.transpose(0, 1).reshape(c, -1)
-    return m @ m.T
+    m = f.reshape(c, -1)
+    return m @ m.T / f[0].numel() if normalize else m @ m.T
 
 
 def _gram_scrambled(f, normalize=False):
     n, c, h, w = f.shape
     m = f.reshape(n, h * w, c)
-    return m.transpose(1, 2) @ m
+    g = m.transpose(1, 2) @ m
+    return g / (c * h * w) if normalize else g
 
 
 @pytest.mark.parametrize("wrong, message", [
@@ -76,7 +77,7 @@ def test_gram_matrix_mistakes(wrong, message):
     (lab02._style_mean, "took the mean"),
     (lab02._style_no_four, "factor 4 is missing"),
     (lab02._style_m_is_height, "not the height"),
-    (lambda f, a: losses.style_layer_loss(f, a) * 2, "constant factor"),
+    (lambda f, a: losses.style_layer_loss(f, a) * 2, "off by a factor of 2"),
 ])
 def test_style_layer_loss_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):

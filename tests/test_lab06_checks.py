@@ -75,13 +75,16 @@ def test_cycle_loss_mistakes(wrong, message):
 
 @pytest.mark.parametrize("wrong, message", [
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
-     5 * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "target\\* domain"),
+     lambda_cycle * lambda_identity * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "target\\* domain"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      lambda_identity * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_identity alone"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      lambda_cycle * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_cycle alone"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
-     5 * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean()), "not with real_a"),
+     lambda_cycle * lambda_identity * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean()), "not with real_a"),
+    # two mistakes at once (source domain *and* a hard-coded weight): no single mistake is named
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     5 * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "output should be 2.7806, got 2.71066"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      5 * ((gab(b).detach() - b).abs().mean() + (gba(a).detach() - a).abs().mean()), "gradient"),
 ])

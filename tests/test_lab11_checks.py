@@ -134,7 +134,7 @@ def test_sad_mse_returning_tensors_passes():
         (lab11._comp_squared, "not the squared error"),
         (lab11._comp_no_background, "BOTH layers"),
         (lab11._comp_per_pixel_not_channel, "over the colour channels too"),
-        (lambda a, f, b, img, t: lab11.reference_compositional_loss(a.detach(), f, b, img, t), "detached"),
+        (lambda a, f, b, img, t: lab11.reference_compositional_loss(a.detach(), f, b, img, t), "gradient w.r.t. `alpha_pred` is missing"),
     ],
 )
 def test_compositional_loss_mistakes(wrong, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 
 import torch
@@ -142,6 +143,7 @@ def _complete_case(seed: int, n: int, h: int, w: int) -> tuple[Tensor, Tensor, T
 
 
 def _mask_is_data(fn: Callable[..., Tensor], position: int) -> Callable[..., Tensor]:
+    @functools.wraps(fn)  # keeps the argument names for messages
     def call(*args: Tensor) -> Tensor:
         return fn(*(a.detach() if i == position else a for i, a in enumerate(args)))
     return call

@@ -74,7 +74,7 @@ def _pc_case(name: str, seed: int, n: int, c_in: int, c_out: int, size: int, k: 
     x = x * valid + 5.0 * (1 - valid)  # the hole holds junk: a correct layer never looks at it
     weight = torch.randn(c_out, c_in, k, k, generator=g) / k
     bias = torch.randn(c_out, generator=g)
-    return Case(name, (x, valid, weight, bias))
+    return Case(name, (x, valid, weight, bias), constants=("valid",))
 
 
 PC_CASES = [
