@@ -5,11 +5,14 @@ from course_lib.checks.core import (
     CheckFailure,
     Mismatch,
     Mistake,
+    StudentError,
+    all_children,
     call_student,
     check_function,
     describe_difference,
+    executed_layers,
     run_cases,
 )
 
 __all__ = ["Case", "CheckFailure", "Mismatch", "Mistake", "call_student", "check_function",
-           "describe_difference", "run_cases"]
+           "describe_difference", "run_cases", "all_children", "executed_layers", "StudentError"]

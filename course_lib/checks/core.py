@@ -357,6 +357,35 @@ def _student_location(exc: BaseException) -> str:
     return f" (line: `{(f.line or '').strip()}`)" if f.line else ""
 
 
+def all_children(module: torch.nn.Module) -> list[torch.nn.Module]:
+    """Every submodule *occurrence*, depth first: one ``nn.ReLU()`` reused 4 times counts 4 times.
+
+    (``module.modules()`` lists a shared object once, which would miscount a correct stack.)
+    """
+    out: list[torch.nn.Module] = []
+    for child in module._modules.values():
+        if child is not None:
+            out += [child, *all_children(child)]
+    return out
+
+
+def executed_layers(module: torch.nn.Module, *inputs: Any) -> list[torch.nn.Module]:
+    """The leaf modules in the order ``module(*inputs)`` actually calls them (a shared one each time).
+
+    The student's forward runs through :func:`call_student`; hooks are always removed.
+    """
+    calls: list[torch.nn.Module] = []
+    leaves = [m for m in module.modules() if not m._modules]
+    handles = [m.register_forward_hook(lambda m, i, o: calls.append(m)) for m in leaves]
+    try:
+        with torch.no_grad():
+            call_student(module, *inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
 def _grader_error_message(exc: BaseException) -> str:
     """What to say when checking the student's result raised (e.g. their network rejects an input).
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.checks.core import Case, Mismatch, Mistake, all_children, call_student, check_function, run_cases
 from course_lib.receptive_field import LayerSpec, empirical_receptive_field, receptive_field
 
 Layers = Sequence[tuple[int, int, int]]
@@ -99,15 +99,6 @@ def reference_dilated_stack(channels: int, dilations: Sequence[int]) -> nn.Seque
     return dilated_stack(channels, dilations, kernel_size=3)
 
 
-def _all_children(module: nn.Module) -> list[nn.Module]:
-    """Every submodule *occurrence*, depth first: a ReLU object reused 4 times counts 4 times."""
-    out: list[nn.Module] = []
-    for child in module._modules.values():  # not .modules(), which lists a shared object once
-        if child is not None:
-            out += [child, *_all_children(child)]
-    return out
-
-
 def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -> None:
     """Exercise 2: a size-preserving stack of 3x3 dilated convolutions with ReLUs.
 
@@ -166,7 +157,7 @@ def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -
         if not (y >= 0).all():
             raise Mismatch("the stack should end with a ReLU (every conv is followed by ReLU), but "
                            "the output has negative values")
-        relus = sum(isinstance(m, (nn.ReLU, nn.LeakyReLU)) for m in _all_children(net))
+        relus = sum(isinstance(m, (nn.ReLU, nn.LeakyReLU)) for m in all_children(net))
         if relus < 2:
             raise Mismatch(f"found {relus} ReLU modules for 2 convs: put nn.ReLU() after every conv, "
                            "or the stack collapses into a single linear filter")
