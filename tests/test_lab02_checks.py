@@ -139,6 +139,21 @@ def _sgd(loss_fn, init, steps, lr=0.02):
     return image.detach(), hist
 
 
+def _appends_tensor(loss_fn, init, steps, lr=0.02):  # `loss` instead of `loss.item()`
+    image = init.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([image], lr=lr)
+    hist = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(image)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        hist.append(loss)
+    return image.detach(), hist
+
+
 def _loss_after_step(loss_fn, init, steps, lr=0.02):
     image, hist = lab02.reference_optimise_image(loss_fn, init, steps, lr)
     return image, hist[1:] + [float(loss_fn(image))]
@@ -153,6 +168,7 @@ def _loss_after_step(loss_fn, init, steps, lr=0.02):
     (_loss_after_step, "the first recorded loss should be"),
     (lambda f, i, s, lr=0.02: lab02.reference_optimise_image(f, i, s, lr)[0], "return a tuple"),
     (lambda f, i, s, lr=0.02: (lab02.reference_optimise_image(f, i, s, lr)[0], []), "one value per step"),
+    (lambda f, i, s, lr=0.02: _appends_tensor(f, i, s, lr), "append loss.item\\(\\), not the tensor"),
 ])
 def test_optimise_image_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
@@ -165,3 +181,28 @@ def test_check_stylised():
         lab02.check_stylised(torch.rand(1, 3, 8, 8), [10.0, 5.0])
     with pytest.raises(CheckFailure, match="must lie in"):
         lab02.check_stylised(torch.rand(1, 3, 8, 8) + 1, [10.0, 0.1])
+
+
+def test_target_detach_is_accepted_in_content_and_style_losses():
+    """The PyTorch tutorial's idiom: the target is a constant, detaching it is right."""
+    lab02.check_content_loss(lambda f, p: 0.5 * ((f - p.detach()) ** 2).sum())
+    lab02.check_style_layer_loss(lambda f, a: losses.style_layer_loss(f, a.detach()))
+
+
+@pytest.mark.parametrize("check, wrong", [
+    (lab02.check_content_loss, lambda f, p: 0.5 * ((f.detach() - p) ** 2).sum()),
+    (lab02.check_style_layer_loss, lambda f, a: losses.style_layer_loss(f.detach(), a)),
+])
+def test_detached_features_fail(check, wrong):
+    with pytest.raises(CheckFailure, match="detached|gradient w.r.t. `features` is missing"):
+        check(wrong)
+
+
+def test_content_loss_under_no_grad_fails():
+    def no_grad(f, p):
+        with torch.no_grad():
+            return 0.5 * ((f - p) ** 2).sum()
+
+    with pytest.raises(CheckFailure, match="detached from the computation graph"):
+        lab02.check_content_loss(no_grad)
+

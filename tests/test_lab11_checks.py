@@ -148,3 +148,14 @@ def test_compositional_loss_with_mean_over_masked_values_passes():
         diff = alpha_pred * fg + (1 - alpha_pred) * bg - image
         return torch.sqrt(diff[unknown] ** 2 + 1e-12).mean()
     lab11.check_compositional_loss(other_style)
+
+
+def test_a_composite_ending_in_clamp_passes():
+    lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0, 1))
+    lab11.check_composite_premultiplied(lambda f, b, a: (f + (1 - a) * b).clamp(0, 1))
+
+
+def test_a_composite_clamped_too_tightly_fails():
+    with pytest.raises(CheckFailure, match="differs from the reference|should be"):
+        lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0.05, 0.95))
+
