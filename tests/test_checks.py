@@ -197,3 +197,22 @@ def test_run_cases_collects_every_failure_then_raises(capsys):
 def test_check_failure_renders_without_library_frames():
     lines = CheckFailure("gram: wrong")._render_traceback_()
     assert len(lines) == 1 and "gram: wrong" in lines[0]
+
+
+def test_gradients_reach_the_weights_of_a_module_argument():
+    def identity_loss(net, x):
+        return (net(x) - x).abs().mean()
+
+    def under_no_grad(net, x):
+        with torch.no_grad():
+            y = net(x)
+        return (y - x).abs().mean() + 0 * x.sum()
+
+    torch.manual_seed(0)
+    cases = [Case("a 1x1 conv", (torch.nn.Conv2d(3, 3, 1), torch.randn(2, 3, 4, 4)), constants=("x",))]
+    check_function("identity_loss", identity_loss, identity_loss, cases)
+    with pytest.raises(CheckFailure, match="detached from the computation graph"):
+        check_function("identity_loss", under_no_grad, identity_loss, cases)
+    with pytest.raises(CheckFailure, match="gradient w.r.t. `net`'s parameter `weight` is missing"):
+        check_function("identity_loss", lambda n, x: (n(x).detach() - x).abs().mean() + 0 * n.bias.sum(),
+                       identity_loss, cases)

@@ -236,12 +236,16 @@ def _tensor_difference(got: torch.Tensor, expected: torch.Tensor, rtol: float, a
 
 
 def _named_tensors(args: tuple, kwargs: dict, names: Sequence[str]) -> list[tuple[str, torch.Tensor]]:
-    """Every tensor among the arguments, with a name for messages (``target``, ``feats[1]``...)."""
+    """Every tensor among the arguments and the parameters of every module argument, with a name for
+    messages (```target```, ```feats`[1]``, ```G_AB`'s parameter `conv.weight```)."""
     out: list[tuple[str, torch.Tensor]] = []
 
     def walk(obj: Any, name: str) -> None:
         if isinstance(obj, torch.Tensor):
             out.append((name, obj))
+        elif isinstance(obj, torch.nn.Module):  # a network given to the function: its weights are inputs too
+            for pname, p in obj.named_parameters():
+                out.append((f"{name}'s parameter `{pname}`", p))
         elif isinstance(obj, (tuple, list)):
             for i, v in enumerate(obj):
                 walk(v, f"{name}[{i}]")
