@@ -174,6 +174,7 @@ def test_numbers_name_a_factor_only_when_it_is_telling():
     assert "factor" not in describe_difference(torch.tensor(6.0), torch.tensor(10.0))
     assert "off by a factor of 60" in describe_difference(torch.tensor(600.0), torch.tensor(10.0))
     assert "sign is flipped" in describe_difference(-2.0, 2.0)
+    assert "factor" not in describe_difference(6.0, 10.0) and "should be 10, got 6" in describe_difference(6.0, 10.0)
 
 
 def test_describe_difference_on_containers():
@@ -182,6 +183,7 @@ def test_describe_difference_on_containers():
     assert "output[1] should be 2" in describe_difference((1, 3), (1, 2))
     assert "missing the keys ['b']" in describe_difference({"a": 1}, {"a": 1, "b": 2})
     assert describe_difference(torch.tensor(3.0), 3.0) is None
+    assert "part of a graph: return value.item()" in describe_difference(torch.tensor(3.0, requires_grad=True) * 1, 3.0)
 
 
 def test_run_cases_collects_every_failure_then_raises(capsys):

@@ -158,4 +158,3 @@ def test_a_composite_ending_in_clamp_passes():
 def test_a_composite_clamped_too_tightly_fails():
     with pytest.raises(CheckFailure, match="differs from the reference|should be"):
         lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0.05, 0.95))
-
