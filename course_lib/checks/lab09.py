@@ -13,6 +13,7 @@ from course_lib.checks.core import (
     Case,
     Mismatch,
     Mistake,
+    StudentError,
     call_student,
     check_function,
     describe_difference,
@@ -267,14 +268,24 @@ def check_local_crop(student_fn: Callable[[Tensor, Tensor, int], Tensor]) -> Non
             if diff is None:
                 return
             for message, wrong in mistakes:
-                try:
-                    candidate = wrong(images, mask, size)
-                except Exception:  # noqa: BLE001 - a mistake that cannot even run on this case is not it
-                    continue
-                if describe_difference(got, candidate) is None:
+                if _same_as(wrong, case, strict=True) and all(_same_as(wrong, other) for other in CROP_CASES):
                     raise Mismatch(message)
             raise Mismatch(diff)
         return run
+
+    def _same_as(wrong: Callable[..., Tensor], case: Case, strict: bool = False) -> bool:
+        """The student's crop equals this mistake's on ``case`` (a mistake that cannot run there is not
+        evidence against it). Named only when true on every case: one case can coincide by chance."""
+        images, mask, size = case.args
+        try:
+            candidate = wrong(images, mask, size)
+        except Exception:  # noqa: BLE001
+            return not strict
+        try:
+            got = call_student(student_fn, images.clone(), mask.clone(), size)
+        except StudentError:
+            return False
+        return describe_difference(got, candidate) is None
 
     run_cases("local_crop", [(c.name, make(c)) for c in CROP_CASES],
               hint="per image: rows with a hole first..last; top = (first + last + 1) // 2 - size // 2, "
