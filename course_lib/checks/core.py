@@ -8,12 +8,19 @@ is the grader: ``pytest --nbval-lax lab.ipynb`` passes exactly when every check 
 Diagnosis, in order:
 
 1. the function is still the lab's stub (``NotImplementedError``);
-2. it raised another exception (shown as the student would see it);
-3. it returned nothing / the wrong kind of object / the wrong shape (permuted axes are named);
-4. its output equals a known *plausible mistake* (each lab lists the mistakes it expects, e.g.
-   "Gram matrix not normalised by C*H*W"), whose message is then shown;
-5. it is off by a constant factor or has the wrong sign;
-6. otherwise: the largest difference and where it is.
+2. it raised another exception (shown as the student would see it, with their line);
+3. it changed one of its inputs in place (the argument is named);
+4. it returned nothing / the wrong kind of object / the wrong shape (permuted axes are named);
+5. its output equals a known *plausible mistake* (each lab lists the mistakes it expects, e.g.
+   "Gram matrix not normalised by C*H*W") on *every* case, so that one case coinciding by chance
+   with a mistake does not name the wrong one;
+6. it is off by a telling factor (-1, an integer, 1 / integer) or, for tensors, a constant factor;
+7. otherwise: the case, the expected and the obtained values (in full when small);
+8. the value is right but the gradient w.r.t. an input (or a module argument's weights) is
+   missing or different: computed under ``no_grad``, from detached tensors, or clamped.
+
+Tolerances are relative (a loss of 1e-4 is compared as strictly as one of 1e4). An error raised by
+the check itself on the student's object (a network rejecting an input) becomes a message too.
 """
 
 from __future__ import annotations
@@ -492,7 +499,11 @@ def check_function(
                 got = student_output(case)
             except (StudentError, NotImplementedYet, Mismatch):
                 return False
-            if describe_difference(got, expected_output(mistake.fn, case), rtol, atol) is not None:
+            try:
+                wrong = expected_output(mistake.fn, case)
+            except Exception:  # noqa: BLE001 - undefined there: no evidence either way
+                continue
+            if describe_difference(got, wrong, rtol, atol) is not None:
                 return False
         return True
 
@@ -503,7 +514,10 @@ def check_function(
             diff = describe_difference(got, expected, rtol, atol)
             if diff:
                 for mistake in mistakes:
-                    wrong = expected_output(mistake.fn, case)
+                    try:
+                        wrong = expected_output(mistake.fn, case)
+                    except Exception:  # noqa: BLE001 - a mistake undefined on this case cannot be the answer
+                        continue
                     if (describe_difference(wrong, expected, rtol, atol) is not None
                             and describe_difference(got, wrong, rtol, atol) is None
                             and matches_everywhere(mistake)):
