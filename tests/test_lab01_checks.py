@@ -32,6 +32,9 @@ def test_untouched_exercises_fail_as_not_implemented(check):
         (lab01._rf_effective_kernel_not_minus_one, "the centre tap is already counted"),
         (lab01._rf_summing_kernels, "do not add kernel sizes"),
         (lambda layers: lab01.reference_receptive_field(layers)[0], "should be a tuple"),
+        # uses 2 ** i instead of the given dilation: right for 1, 2, 4, 8 only
+        (lambda layers: lab01.reference_receptive_field([(k, s, 2 ** i) for i, (k, s, _) in enumerate(layers)]),
+         "differs from the reference|should be"),
     ],
 )
 def test_receptive_field_mistakes(wrong, message):
@@ -66,7 +69,34 @@ def test_dilated_stack_mistakes(wrong, message):
         lab01.check_dilated_stack(wrong)
 
 
-def _measure(model, input_size, *, eval_mode=True, one_unit=True, corner=False, count_pixels=False):
+def _shared_relu_stack(channels, dilations, powers=False, relu_every=True):
+    relu = nn.ReLU()  # one object reused after every conv: correct, a ReLU has no state
+    layers = []
+    for i, d in enumerate(dilations):
+        d = 2 ** i if powers else d
+        layers.append(nn.Conv2d(channels, channels, 3, padding=d, dilation=d))
+        if relu_every or i == len(dilations) - 1:
+            layers.append(relu)
+    return nn.Sequential(*layers)
+
+
+def test_a_stack_reusing_one_relu_object_passes():
+    lab01.check_dilated_stack(_shared_relu_stack)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda c, ds: _shared_relu_stack(c, ds, powers=True), "dilations \\[3, 1, 2\\]"),
+        (lambda c, ds: _shared_relu_stack(c, ds, relu_every=False), "found 1 ReLU modules for 2 convs"),
+    ],
+)
+def test_dilated_stack_with_other_dilation_lists(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab01.check_dilated_stack(wrong)
+
+
+def _measure(model, input_size, *, eval_mode=True, one_unit=True, corner=False, count_pixels=False, count_rows=False):
     if eval_mode:
         model.eval()
     x = torch.randn(1, model[0].in_channels, input_size, input_size, requires_grad=True)
@@ -79,6 +109,8 @@ def _measure(model, input_size, *, eval_mode=True, one_unit=True, corner=False, 
     if count_pixels:
         n = int(touched.sum())
         return n, n
+    if count_rows:  # the number of non-zero rows/columns: right only for fields without gaps
+        return int(touched.any(1).sum()), int(touched.any(0).sum())
     rows = torch.nonzero(touched.any(1)).flatten()
     cols = torch.nonzero(touched.any(0)).flatten()
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
@@ -91,6 +123,7 @@ def _measure(model, input_size, *, eval_mode=True, one_unit=True, corner=False, 
         ({"eval_mode": False}, "call model.eval\\(\\) before measuring"),
         ({"corner": True}, "too small. Back-propagate from the centre unit"),
         ({"count_pixels": True}, "not a count of pixels"),
+        ({"count_rows": True}, "a dilated field has gaps"),
     ],
 )
 def test_empirical_rf_mistakes(kwargs, message):

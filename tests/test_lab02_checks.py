@@ -46,14 +46,15 @@ def _gram_over_positions(f, normalize=False):
 
 def _gram_single_image(f, normalize=False):  # forgets the batch: treats (N, C, H, W) as one (C, N*H*W) matrix
     c = f.shape[1]
-    m = f.transpose(0, 1).reshape(c, -1)
-    return m @ m.T
+    m = f.reshape(c, -1)
+    return m @ m.T / f[0].numel() if normalize else m @ m.T
 
 
 def _gram_scrambled(f, normalize=False):
     n, c, h, w = f.shape
     m = f.reshape(n, h * w, c)
-    return m.transpose(1, 2) @ m
+    g = m.transpose(1, 2) @ m
+    return g / (c * h * w) if normalize else g
 
 
 @pytest.mark.parametrize("wrong, message", [
@@ -76,7 +77,7 @@ def test_gram_matrix_mistakes(wrong, message):
     (lab02._style_mean, "took the mean"),
     (lab02._style_no_four, "factor 4 is missing"),
     (lab02._style_m_is_height, "not the height"),
-    (lambda f, a: losses.style_layer_loss(f, a) * 2, "constant factor"),
+    (lambda f, a: losses.style_layer_loss(f, a) * 2, "off by a factor of 2"),
 ])
 def test_style_layer_loss_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
@@ -138,6 +139,21 @@ def _sgd(loss_fn, init, steps, lr=0.02):
     return image.detach(), hist
 
 
+def _appends_tensor(loss_fn, init, steps, lr=0.02):  # `loss` instead of `loss.item()`
+    image = init.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([image], lr=lr)
+    hist = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(image)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        hist.append(loss)
+    return image.detach(), hist
+
+
 def _loss_after_step(loss_fn, init, steps, lr=0.02):
     image, hist = lab02.reference_optimise_image(loss_fn, init, steps, lr)
     return image, hist[1:] + [float(loss_fn(image))]
@@ -152,6 +168,7 @@ def _loss_after_step(loss_fn, init, steps, lr=0.02):
     (_loss_after_step, "the first recorded loss should be"),
     (lambda f, i, s, lr=0.02: lab02.reference_optimise_image(f, i, s, lr)[0], "return a tuple"),
     (lambda f, i, s, lr=0.02: (lab02.reference_optimise_image(f, i, s, lr)[0], []), "one value per step"),
+    (lambda f, i, s, lr=0.02: _appends_tensor(f, i, s, lr), "append loss.item\\(\\), not the tensor"),
 ])
 def test_optimise_image_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
@@ -164,3 +181,28 @@ def test_check_stylised():
         lab02.check_stylised(torch.rand(1, 3, 8, 8), [10.0, 5.0])
     with pytest.raises(CheckFailure, match="must lie in"):
         lab02.check_stylised(torch.rand(1, 3, 8, 8) + 1, [10.0, 0.1])
+
+
+def test_target_detach_is_accepted_in_content_and_style_losses():
+    """The PyTorch tutorial's idiom: the target is a constant, detaching it is right."""
+    lab02.check_content_loss(lambda f, p: 0.5 * ((f - p.detach()) ** 2).sum())
+    lab02.check_style_layer_loss(lambda f, a: losses.style_layer_loss(f, a.detach()))
+
+
+@pytest.mark.parametrize("check, wrong", [
+    (lab02.check_content_loss, lambda f, p: 0.5 * ((f.detach() - p) ** 2).sum()),
+    (lab02.check_style_layer_loss, lambda f, a: losses.style_layer_loss(f.detach(), a)),
+])
+def test_detached_features_fail(check, wrong):
+    with pytest.raises(CheckFailure, match="detached|gradient w.r.t. `features` is missing"):
+        check(wrong)
+
+
+def test_content_loss_under_no_grad_fails():
+    def no_grad(f, p):
+        with torch.no_grad():
+            return 0.5 * ((f - p) ** 2).sum()
+
+    with pytest.raises(CheckFailure, match="detached from the computation graph"):
+        lab02.check_content_loss(no_grad)
+

@@ -42,22 +42,27 @@ def test_skip_forward_mistakes(wrong, message):
         lab04.check_skip_forward(wrong)
 
 
-def _patchgan(first_norm=False, bias=False, last_stride=1, act=lambda: nn.LeakyReLU(0.2), sigmoid=False, norm=True):
+def _patchgan(first_norm=False, bias=False, last_stride=1, act=lambda: nn.LeakyReLU(0.2), sigmoid=False, norm=True,
+              cap=8, act_before_norm=False, hard_coded_in=None, shared_act=False):
     def build(in_channels, ndf=64, n_layers=3):
-        layers = [nn.Conv2d(in_channels, ndf, 4, 2, 1)]
+        one_act = act()
+        act_ = (lambda: one_act) if shared_act else act
+
+        def block(c):
+            parts = [nn.BatchNorm2d(c)] if norm else []
+            return parts + [act_()] if not act_before_norm else [act_()] + parts
+
+        layers = [nn.Conv2d(hard_coded_in or in_channels, ndf, 4, 2, 1)]
         if first_norm:
             layers.append(nn.BatchNorm2d(ndf))
-        layers.append(act())
+        layers.append(act_())
         mult = 1
         for n in range(1, n_layers):
-            prev, mult = mult, min(2**n, 8)
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=bias)]
-            layers += [nn.BatchNorm2d(ndf * mult)] if norm else []
-            layers += [act()]
-        prev, mult = mult, min(2**n_layers, 8)
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, last_stride, 1, bias=bias)]
-        layers += [nn.BatchNorm2d(ndf * mult)] if norm else []
-        layers += [act(), nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
+            prev, mult = mult, min(2**n, cap)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=bias)] + block(ndf * mult)
+        prev, mult = mult, min(2**n_layers, cap)
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, last_stride, 1, bias=bias)] + block(ndf * mult)
+        layers += [nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
         if sigmoid:
             layers.append(nn.Sigmoid())
         return nn.Sequential(*layers)
@@ -66,6 +71,10 @@ def _patchgan(first_norm=False, bias=False, last_stride=1, act=lambda: nn.LeakyR
 
 def test_the_hand_written_patchgan_passes():
     lab04.check_patchgan(_patchgan())
+
+
+def test_a_patchgan_reusing_one_leaky_relu_object_passes():
+    lab04.check_patchgan(_patchgan(shared_act=True))
 
 
 @pytest.mark.parametrize(
@@ -77,6 +86,9 @@ def test_the_hand_written_patchgan_passes():
         (_patchgan(sigmoid=True), "raw logits"),
         (_patchgan(act=nn.ReLU), "not ReLU"),
         (_patchgan(act=lambda: nn.LeakyReLU(0.1)), "LeakyReLU slopes"),
+        (_patchgan(act_before_norm=True), "batch norm must come right after its conv"),
+        (_patchgan(cap=1000), "capped at 8"),
+        (_patchgan(hard_coded_in=6), "patchgan\\(3, ...\\) fails on a 3-channel input"),
         (lambda c, ndf=64, n_layers=3: [nn.Conv2d(c, 1, 4)], "must return an nn.Module"),
     ],
 )

@@ -75,13 +75,16 @@ def test_cycle_loss_mistakes(wrong, message):
 
 @pytest.mark.parametrize("wrong, message", [
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
-     5 * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "target\\* domain"),
+     lambda_cycle * lambda_identity * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "target\\* domain"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      lambda_identity * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_identity alone"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      lambda_cycle * ((gab(b) - b).abs().mean() + (gba(a) - a).abs().mean()), "not lambda_cycle alone"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
-     5 * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean()), "not with real_a"),
+     lambda_cycle * lambda_identity * ((gab(b) - a).abs().mean() + (gba(a) - b).abs().mean()), "not with real_a"),
+    # two mistakes at once (source domain *and* a hard-coded weight): no single mistake is named
+    (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
+     5 * ((gab(a) - a).abs().mean() + (gba(b) - b).abs().mean()), "output should be 2.7806, got 2.71066"),
     (lambda gab, gba, a, b, lambda_cycle=10.0, lambda_identity=0.5:
      5 * ((gab(b).detach() - b).abs().mean() + (gba(a).detach() - a).abs().mean()), "gradient"),
 ])
@@ -162,6 +165,47 @@ class NotDetached(StubPool):
         return torch.stack(out)
 
 
+class _Pool(StubPool):
+    """A student-style pool; the class attributes select one mistake."""
+
+    p_new = 0.5  # probability of returning the new image
+    last = 0  # 1: the index is drawn from 0 .. pool_size - 2 (the last slot is never replaced)
+    detach_stored = True
+
+    def query(self, images):
+        if self.pool_size == 0:
+            return images.detach()
+        out = []
+        for im in images:
+            stored = im.detach() if self.detach_stored else im
+            if len(self.images) < self.pool_size:
+                self.images.append(stored)
+                out.append(im.detach())
+            elif torch.rand(()) < self.p_new:
+                out.append(im.detach())
+            else:
+                k = int(torch.randint(self.pool_size - self.last, ()))
+                out.append(self.images[k].detach())
+                self.images[k] = stored
+        return torch.stack(out)
+
+
+class ReturnsNewSixtyPercent(_Pool):
+    p_new = 0.6
+
+
+class NeverTheLastSlot(_Pool):
+    last = 1
+
+
+class StoresTheGraph(_Pool):
+    detach_stored = False
+
+
+def test_a_student_style_pool_passes():
+    lab06.check_image_pool(_Pool)
+
+
 class IgnoresZero(StubPool):
     def query(self, images):
         if self.pool_size == 0:
@@ -177,6 +221,9 @@ class IgnoresZero(StubPool):
     (OneChoicePerBatch, "for \\*each image\\*"),
     (NotDetached, "detach them"),
     (IgnoresZero, "pool is off"),
+    (ReturnsNewSixtyPercent, "came back in 6.\\..% of 2000 queries"),
+    (NeverTheLastSlot, "the one in the last slot .* never came back"),
+    (StoresTheGraph, "stored in self.images still requires a gradient"),
 ])
 def test_image_pool_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):

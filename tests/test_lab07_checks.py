@@ -92,3 +92,17 @@ def test_latent_losses_mistakes(wrong, message):
 def test_translate_multimodal_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         lab07.check_translate_multimodal(wrong)
+
+
+def _latent_detached_translations(gen_a, gen_b, ca, cb, sa, sb):
+    """The right values, but G cannot learn from them: the translations are detached."""
+    l1 = lambda a, b: (a - b).abs().mean()  # noqa: E731
+    x_ba, x_ab = gen_a.decode(cb, sa).detach(), gen_b.decode(ca, sb).detach()
+    cb_rec, sa_rec = gen_a.encode(x_ba)
+    ca_rec, sb_rec = gen_b.encode(x_ab)
+    return {"content_a": l1(ca_rec, ca), "content_b": l1(cb_rec, cb), "style_a": l1(sa_rec, sa), "style_b": l1(sb_rec, sb)}
+
+
+def test_latent_losses_with_detached_translations_fail():
+    with pytest.raises(CheckFailure, match="the gradient w.r.t. `gen_a`.s parameter .* is missing"):
+        lab07.check_latent_losses(_latent_detached_translations)

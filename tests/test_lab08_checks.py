@@ -78,3 +78,30 @@ def test_mean_colour_fill_mistakes(wrong, message):
 def test_context_encoder_loss_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         lab08.check_context_encoder_loss(wrong)
+
+
+def _ce(fake, real, hole, d, smooth=1.0, detach_fake=False, lambda_rec=0.999, lambda_adv=0.001):
+    fake = fake.detach() if detach_fake else fake
+    weights = torch.where(hole > 0.5, 1.0, 10.0)
+    adv = F.binary_cross_entropy_with_logits(d, torch.full_like(d, smooth))
+    return lambda_rec * (weights * (fake - real) ** 2).mean() + lambda_adv * adv
+
+
+@pytest.mark.parametrize("wrong, message", [
+    # label smoothing in the 0.001-weighted term: about 1e-4 of the total, caught by value and gradient
+    (lambda f, r, h, d, *a: _ce(f, r, h, d, smooth=0.9), "should be|gradient w.r.t. `d_logits`"),
+    (lambda f, r, h, d, *a: _ce(f, r, h, d, detach_fake=True), "gradient w.r.t. `fake` is missing"),
+    (lambda f, r, h, d, *a: _ce(f, r, h, d).detach(), "detached from the computation graph"),
+])
+def test_context_encoder_loss_small_and_gradient_mistakes(wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab08.check_context_encoder_loss(wrong)
+
+
+def test_masked_mse_modifying_the_prediction_in_place_fails():
+    def in_place(pred, target, mask):
+        pred.mul_(mask)  # zero the known pixels in the caller's tensor
+        return ((pred - target * mask) ** 2).sum() / (mask.sum() * pred.shape[1])
+
+    with pytest.raises(CheckFailure, match="modified its argument `prediction` in place"):
+        lab08.check_masked_mse(in_place)

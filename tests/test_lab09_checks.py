@@ -95,3 +95,24 @@ def _unclamped(images, mask, size):
 def test_local_crop_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         lab09.check_local_crop(wrong)
+
+
+def _block(shared_relu=False, relu_before_norm=False):
+    def build(channels):
+        one = nn.ReLU()
+        layers = []
+        for d in (2, 4, 8, 16):
+            relu = one if shared_relu else nn.ReLU()
+            conv, norm = nn.Conv2d(channels, channels, 3, padding=d, dilation=d), nn.BatchNorm2d(channels)
+            layers += [conv, relu, norm] if relu_before_norm else [conv, norm, relu]
+        return nn.Sequential(*layers)
+    return build
+
+
+def test_a_dilated_block_reusing_one_relu_object_passes():
+    lab09.check_dilated_block(_block(shared_relu=True))
+
+
+def test_a_dilated_block_with_relu_before_batch_norm_fails():
+    with pytest.raises(CheckFailure, match="conv -> batch norm -> ReLU"):
+        lab09.check_dilated_block(_block(relu_before_norm=True))

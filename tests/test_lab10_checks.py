@@ -69,6 +69,8 @@ def test_gated_conv_mistakes(wrong, message):
         (lab10._sv_all_mirrored, "only every other segment"),
         (lab10._sv_no_clip, "clip every vertex"),
         (lab10._sv_swapped, "you swapped them"),
+        (lab10._sv_clip_minus_one, "not W - 1 and H - 1"),
+        (lab10._sv_size_as_wh, "you read it as \\(W, H\\)"),
         (lambda start, angles, lengths, size: lab10.reference_stroke_vertices(start, angles, lengths, size)[1:],
          "the start plus one per segment"),
     ],
@@ -96,3 +98,22 @@ def test_the_partial_conv_cases_include_windows_without_a_valid_pixel():
     x, valid, weight, bias = lab10.PC_CASES[1].args
     out, new = lab10.reference_partial_conv(x, valid, weight, bias)
     assert (new == 0).any() and torch.all(out[new.expand_as(out) == 0] == 0)
+
+
+def test_stroke_vertices_with_numpy_clip_passes():
+    import math
+
+    import numpy as np
+
+    def student(start, angles, lengths, size):
+        h, w = size
+        pts = [(int(start[0]), int(start[1]))]
+        for i, (angle, length) in enumerate(zip(angles, lengths)):
+            a = 2 * math.pi - angle if i % 2 == 0 else angle
+            x = np.clip(pts[-1][0] + length * np.cos(a), 0, w)
+            y = np.clip(pts[-1][1] + length * np.sin(a), 0, h)
+            pts.append((int(x), int(y)))
+        return pts
+
+    lab10.check_stroke_vertices(student)
+

@@ -134,7 +134,7 @@ def test_sad_mse_returning_tensors_passes():
         (lab11._comp_squared, "not the squared error"),
         (lab11._comp_no_background, "BOTH layers"),
         (lab11._comp_per_pixel_not_channel, "over the colour channels too"),
-        (lambda a, f, b, img, t: lab11.reference_compositional_loss(a.detach(), f, b, img, t), "detached"),
+        (lambda a, f, b, img, t: lab11.reference_compositional_loss(a.detach(), f, b, img, t), "gradient w.r.t. `alpha_pred` is missing"),
     ],
 )
 def test_compositional_loss_mistakes(wrong, message):
@@ -148,3 +148,13 @@ def test_compositional_loss_with_mean_over_masked_values_passes():
         diff = alpha_pred * fg + (1 - alpha_pred) * bg - image
         return torch.sqrt(diff[unknown] ** 2 + 1e-12).mean()
     lab11.check_compositional_loss(other_style)
+
+
+def test_a_composite_ending_in_clamp_passes():
+    lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0, 1))
+    lab11.check_composite_premultiplied(lambda f, b, a: (f + (1 - a) * b).clamp(0, 1))
+
+
+def test_a_composite_clamped_too_tightly_fails():
+    with pytest.raises(CheckFailure, match="differs from the reference|should be"):
+        lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0.05, 0.95))

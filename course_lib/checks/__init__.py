@@ -6,13 +6,16 @@ from course_lib.checks.core import (
     Hints,
     Mismatch,
     Mistake,
+    StudentError,
+    all_children,
     call_student,
     check_answer,
     check_function,
     describe_difference,
+    executed_layers,
     make_hint,
     run_cases,
 )
 
-__all__ = ["Case", "CheckFailure", "Hints", "Mismatch", "Mistake", "call_student", "check_answer", "check_function",
-           "describe_difference", "make_hint", "run_cases"]
+__all__ = ["Case", "CheckFailure", "Hints", "Mismatch", "Mistake", "StudentError", "all_children", "call_student",
+           "check_answer", "check_function", "describe_difference", "executed_layers", "make_hint", "run_cases"]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.checks.core import Case, Mismatch, Mistake, all_children, call_student, check_function, run_cases
 from course_lib.receptive_field import LayerSpec, empirical_receptive_field, receptive_field
 
 Layers = Sequence[tuple[int, int, int]]
@@ -62,6 +62,8 @@ RF_CASES = [
     Case("dilations 1, 2, 4, 8, 16", ([(3, 1, d) for d in (1, 2, 4, 8, 16)],)),
     Case("PatchGAN 70x70: 4x4 convs, strides 2, 2, 2, 1, 1", ([(4, 2, 1)] * 3 + [(4, 1, 1)] * 2,)),
     Case("stride then dilation", ([(3, 2, 1), (3, 2, 1), (3, 1, 2), (3, 1, 4)],)),
+    Case("dilations that do not double: 3, 1, 5, 2", ([(3, 1, d) for d in (3, 1, 5, 2)],)),
+    Case("a 5x5 stride-3 conv, then dilated 3x3 and 2x2 convs", ([(5, 3, 1), (3, 1, 3), (2, 2, 2), (3, 1, 1)],)),
     Case("no layers at all", ([],)),
 ]
 
@@ -98,8 +100,13 @@ def reference_dilated_stack(channels: int, dilations: Sequence[int]) -> nn.Seque
 
 
 def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -> None:
-    """Exercise 2: a size-preserving stack of 3x3 dilated convolutions with ReLUs."""
+    """Exercise 2: a size-preserving stack of 3x3 dilated convolutions with ReLUs.
+
+    Dilations that do not double from 1 (``(3, 1, 2)``) catch stacks built from ``2 ** i`` or
+    from the position instead of the given list.
+    """
     dil = (1, 2, 4, 8)
+    odd = (3, 1, 2)  # neither doubling nor sorted: the convs must use the list as given
 
     def build(channels: int, dilations: Sequence[int]) -> nn.Module:
         torch.manual_seed(0)
@@ -109,14 +116,14 @@ def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -
         return net
 
     def keeps_size() -> None:
-        net = build(4, dil)
-        for h, w in ((32, 32), (45, 33)):
+        for ds, h, w in ((dil, 32, 32), (dil, 45, 33), (odd, 20, 27)):
+            net = build(4, ds)
             x = torch.randn(2, 4, h, w)
             y = call_student(net, x)
             if tuple(y.shape) != (2, 4, h, w):
                 raise Mismatch(
-                    f"input (2, 4, {h}, {w}) gave output {tuple(y.shape)}; each conv needs padding = "
-                    "dilation (for a 3x3 kernel) to keep the size"
+                    f"dilations {list(ds)}: input (2, 4, {h}, {w}) gave output {tuple(y.shape)}; each conv "
+                    "needs padding = dilation (for a 3x3 kernel) to keep the size"
                 )
 
     def parameter_count() -> None:
@@ -130,16 +137,18 @@ def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -
             )
 
     def receptive_field_grows() -> None:
-        net = build(2, dil)
-        expected = 1 + 2 * sum(dil)
-        got = empirical_receptive_field(_leaky(net), (2, 81, 81), n_samples=2).size
-        if got != (expected, expected):
-            raise Mismatch(
-                f"the centre unit sees {got[0]}x{got[1]} pixels, expected {expected}x{expected} for "
-                f"dilations {dil}: pass dilation=d to each nn.Conv2d"
-                if got[0] < expected else
-                f"the centre unit sees {got[0]}x{got[1]} pixels, more than {expected}x{expected}"
-            )
+        for ds in (dil, odd):
+            net = build(2, ds)
+            expected = 1 + 2 * sum(ds)
+            got = empirical_receptive_field(_leaky(net), (2, 81, 81), n_samples=2).size
+            if got != (expected, expected):
+                raise Mismatch(
+                    f"the centre unit sees {got[0]}x{got[1]} pixels, expected {expected}x{expected} for "
+                    f"dilations {list(ds)}: pass dilation=d to each nn.Conv2d, for each d of the list given"
+                    if got[0] < expected else
+                    f"the centre unit sees {got[0]}x{got[1]} pixels, more than {expected}x{expected} for "
+                    f"dilations {list(ds)}: use each d of the list given, once"
+                )
 
     def non_linear() -> None:
         net = build(3, (1, 2))
@@ -148,7 +157,7 @@ def check_dilated_stack(student_fn: Callable[[int, Sequence[int]], nn.Module]) -
         if not (y >= 0).all():
             raise Mismatch("the stack should end with a ReLU (every conv is followed by ReLU), but "
                            "the output has negative values")
-        relus = sum(isinstance(m, (nn.ReLU, nn.LeakyReLU)) for m in net.modules())
+        relus = sum(isinstance(m, (nn.ReLU, nn.LeakyReLU)) for m in all_children(net))
         if relus < 2:
             raise Mismatch(f"found {relus} ReLU modules for 2 convs: put nn.ReLU() after every conv, "
                            "or the stack collapses into a single linear filter")
@@ -168,7 +177,8 @@ def _leaky(net: nn.Module) -> nn.Module:
 
     net = copy.deepcopy(net)
     for m in list(net.modules()):
-        for child_name, child in list(m.named_children()):
+        # m._modules, not named_children(): that skips a ReLU object reused in several places
+        for child_name, child in list(m._modules.items()):
             if isinstance(child, nn.ReLU):
                 setattr(m, child_name, nn.LeakyReLU(0.1))
     return net
@@ -202,6 +212,12 @@ def _single_conv() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 2, 5, padding=2))
 
 
+def _gapped() -> nn.Module:
+    """A field with holes: a 3x3 conv with dilation 4 sees rows -4, 0, 4 only (9x9 box, 3 rows)."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 2, 3, padding=4, dilation=4))
+
+
 def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) -> None:
     """Exercise 3: the receptive field measured by back-propagating from one output unit."""
 
@@ -232,7 +248,9 @@ def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) 
                 raise Mismatch(
                     f"measured {got}, expected {expected}: too small. Back-propagate from the centre "
                     "unit (a unit near the border has part of its field cut off by the padding), and "
-                    "count every pixel whose gradient is non-zero, negative ones too (use .abs())"
+                    "count every pixel whose gradient is non-zero, negative ones too (use .abs()). The size "
+                    "is the extent from the first to the last non-zero row (column): a dilated field has "
+                    "gaps, so counting the non-zero rows is too small"
                 )
             raise Mismatch(
                 f"measured {got}, expected {expected}: return the height and width of the bounding box "
@@ -245,6 +263,7 @@ def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) 
         "empirical_rf",
         [("a single 5x5 conv", make(_single_conv, 32, False)),
          ("dilated stack 1, 2, 4, 8", make(_dilated_leaky, 64, False)),
+         ("a field with gaps (3x3, dilation 4)", make(_gapped, 32, False)),
          ("PatchGAN-like net with batch norm, in training mode", make(_patchgan_like, 96, True))],
         hint="x = torch.randn(1, C, H, W, requires_grad=True); out = model(x); "
              "out[0, :, h // 2, w // 2].sum().backward(); look where x.grad is non-zero.",

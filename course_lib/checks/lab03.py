@@ -183,8 +183,10 @@ def _perceptual_cases() -> list[Case]:
     grams = {k: losses.gram_matrix(v, normalize=True) for k, v in feats(20, 1).items()}
     grams2 = {k: losses.gram_matrix(v, normalize=True) for k, v in feats(22, 2).items()}
     return [
-        Case("content at 'b', style at 'a' and 'b', style weight 10", (feats(10, 2), feats(12, 2), grams, "b", 10.0), grad=True),
-        Case("content at 'a', one style per image", (feats(14, 2), feats(16, 2), grams2, "a", 3.0), grad=True),
+        Case("content at 'b', style at 'a' and 'b', style weight 10", (feats(10, 2), feats(12, 2), grams, "b", 10.0), grad=True,
+             constants=("content_features", "style_grams")),  # targets: detaching them is fine
+        Case("content at 'a', one style per image", (feats(14, 2), feats(16, 2), grams2, "a", 3.0), grad=True,
+             constants=("content_features", "style_grams")),
     ]
 
 

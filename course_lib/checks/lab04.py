@@ -12,9 +12,11 @@ from course_lib.checks.core import (
     Case,
     Mismatch,
     Mistake,
+    StudentError,
     call_student,
     check_function,
     describe_difference,
+    executed_layers,
     run_cases,
 )
 from course_lib.nn import PatchGAN
@@ -131,6 +133,41 @@ def check_patchgan(student_fn: Callable[..., nn.Module]) -> None:
                        "reference's 70x70 PatchGAN). " + diagnoses.get(got, "Check the channel numbers 64-128-256-512-1, "
                                                                           "the 4x4 kernels and which layers have norm/bias."))
 
+    def width_cap() -> None:
+        with torch.device("meta"):
+            got = sum(p.numel() for p in build(3, 8, 5).parameters())
+            expected = sum(p.numel() for p in reference_patchgan(3, 8, 5).parameters())
+        if got != expected:
+            raise Mismatch(f"PatchGAN(3, ndf=8, n_layers=5) has {got:,} parameters, expected {expected:,}: the "
+                           "channel multiplier is capped at 8 (m = min(2 ** n, 8), so ndf * 8 at most), for the "
+                           "stride-2 convs and for the stride-1 conv after them")
+
+    def input_channels() -> None:
+        for c in (3, 1):
+            net = build(c, 8, 2)
+            try:
+                with torch.no_grad():
+                    out = call_student(net, torch.randn(1, c, 64, 64))
+            except StudentError as exc:
+                raise Mismatch(f"patchgan({c}, ...) fails on a {c}-channel input ({exc}): the first conv must "
+                               "take in_channels channels, not a hard-coded number") from None
+            if not isinstance(out, torch.Tensor) or out.dim() != 4 or out.shape[1] != 1:
+                raise Mismatch(f"patchgan({c}, ...) should return a (N, 1, H, W) map of scores")
+
+    def layer_order() -> None:
+        net = build(6, 8, 3).eval()
+        kinds = [type(m).__name__ for m in executed_layers(net, torch.randn(1, 6, 64, 64))
+                 if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU))]
+        expected = (["Conv2d", "LeakyReLU"] + ["Conv2d", "BatchNorm2d", "LeakyReLU"] * 3 + ["Conv2d"])
+        if kinds == expected:
+            return
+        for i, k in enumerate(kinds):
+            if k == "BatchNorm2d" and (i == 0 or kinds[i - 1] != "Conv2d"):
+                raise Mismatch(f"the layers run in the order {kinds[:8]}...: batch norm must come right after its "
+                               "conv, before the LeakyReLU (conv -> batch norm -> LeakyReLU, as in pix2pix's C_k "
+                               "blocks), or it normalises away the non-linearity's effect")
+        raise Mismatch(f"the layers run in the order {kinds}, expected {expected}")
+
     def output_size() -> None:
         net = build(6, 8, 3)
         out = call_student(net, torch.randn(1, 6, 256, 256))
@@ -172,7 +209,10 @@ def check_patchgan(student_fn: Callable[..., nn.Module]) -> None:
         "patchgan",
         [("2,768,705 parameters for (6, 64, 3)", parameters), ("30x30 scores for a 256x256 pair", output_size),
          ("70x70 receptive field (n_layers=3)", field(3, 70)), ("34x34 receptive field (n_layers=2)", field(2, 34)),
-         ("logits, LeakyReLU(0.2), batch norm", logits_and_activations)],
+         ("logits, LeakyReLU(0.2), batch norm", logits_and_activations),
+         ("conv -> batch norm -> LeakyReLU order", layer_order),
+         ("in_channels is used (3- and 1-channel inputs)", input_channels),
+         ("width capped at ndf * 8 (n_layers=5)", width_cap)],
         hint="conv(in, ndf, 4, 2, 1) + LeakyReLU; for n in 1..n_layers-1: conv(ndf*m_prev, ndf*m, 4, 2, 1, bias=False) "
              "+ BatchNorm + LeakyReLU with m = min(2**n, 8); the same with stride 1; then conv(ndf*m, 1, 4, 1, 1).",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 
 import torch
@@ -28,6 +30,7 @@ def _mask_is_data(fn: Callable[..., Tensor], position: int) -> Callable[..., Ten
     (A mask is data, not a variable: ``m * x`` and ``m ** 2 * x`` are the same loss for a binary
     mask but have different gradients with respect to ``m``.)
     """
+    @functools.wraps(fn)  # keeps the argument names for messages
     def call(*args: Tensor) -> Tensor:
         args = tuple(a.detach() if i == position else a for i, a in enumerate(args))
         return fn(*args)
@@ -134,9 +137,9 @@ def _fill_inverted(image: Tensor, mask: Tensor) -> Tensor:
 
 
 FILL_CASES = [
-    Case("one image", _batch(4, n=1)[1:]),
-    Case("two images, different holes", _batch(5, holes=[(0, 3, 0, 8), (2, 8, 2, 5)])[1:]),
-    Case("three images", _batch(6, n=3, h=10, w=6, holes=[(1, 4, 1, 4), (5, 9, 0, 6), (0, 10, 2, 3)])[1:]),
+    Case("one image", _batch(4, n=1)[1:], constants=("mask",)),
+    Case("two images, different holes", _batch(5, holes=[(0, 3, 0, 8), (2, 8, 2, 5)])[1:], constants=("mask",)),
+    Case("three images", _batch(6, n=3, h=10, w=6, holes=[(1, 4, 1, 4), (5, 9, 0, 6), (0, 10, 2, 3)])[1:], constants=("mask",)),
 ]
 
 

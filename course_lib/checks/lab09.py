@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 
 import torch
@@ -12,9 +13,11 @@ from course_lib.checks.core import (
     Case,
     Mismatch,
     Mistake,
+    StudentError,
     call_student,
     check_function,
     describe_difference,
+    executed_layers,
     run_cases,
 )
 from course_lib.receptive_field import empirical_receptive_field
@@ -35,7 +38,7 @@ def reference_dilated_block(channels: int) -> nn.Sequential:
 def _leaky_eval(net: nn.Module) -> nn.Module:
     net = copy.deepcopy(net).eval()
     for m in list(net.modules()):
-        for name, child in list(m.named_children()):
+        for name, child in list(m._modules.items()):  # also a ReLU object reused in several places
             if isinstance(child, nn.ReLU):
                 setattr(m, name, nn.LeakyReLU(0.1))
     return net
@@ -70,7 +73,9 @@ def check_dilated_block(student_fn: Callable[[int], nn.Module]) -> None:
             raise Mismatch(f"kernel sizes {kernels}: Table 1's dilated convs are 3x3")
 
     def order() -> None:
-        kinds = [type(m).__name__ for m in build(4).modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.ReLU))]
+        # the order in which forward() calls them (a reused nn.ReLU() object counts at every use)
+        kinds = [type(m).__name__ for m in executed_layers(build(4).eval(), torch.randn(1, 4, 12, 12))
+                 if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.ReLU))]
         expected = ["Conv2d", "BatchNorm2d", "ReLU"] * 4
         if kinds.count("BatchNorm2d") != 4:
             raise Mismatch(f"found {kinds.count('BatchNorm2d')} BatchNorm2d layers: the paper puts batch norm after "
@@ -142,6 +147,7 @@ def _complete_case(seed: int, n: int, h: int, w: int) -> tuple[Tensor, Tensor, T
 
 
 def _mask_is_data(fn: Callable[..., Tensor], position: int) -> Callable[..., Tensor]:
+    @functools.wraps(fn)  # keeps the argument names for messages
     def call(*args: Tensor) -> Tensor:
         return fn(*(a.detach() if i == position else a for i, a in enumerate(args)))
     return call
@@ -262,14 +268,24 @@ def check_local_crop(student_fn: Callable[[Tensor, Tensor, int], Tensor]) -> Non
             if diff is None:
                 return
             for message, wrong in mistakes:
-                try:
-                    candidate = wrong(images, mask, size)
-                except Exception:  # noqa: BLE001 - a mistake that cannot even run on this case is not it
-                    continue
-                if describe_difference(got, candidate) is None:
+                if _same_as(wrong, case, strict=True) and all(_same_as(wrong, other) for other in CROP_CASES):
                     raise Mismatch(message)
             raise Mismatch(diff)
         return run
+
+    def _same_as(wrong: Callable[..., Tensor], case: Case, strict: bool = False) -> bool:
+        """The student's crop equals this mistake's on ``case`` (a mistake that cannot run there is not
+        evidence against it). Named only when true on every case: one case can coincide by chance."""
+        images, mask, size = case.args
+        try:
+            candidate = wrong(images, mask, size)
+        except Exception:  # noqa: BLE001
+            return not strict
+        try:
+            got = call_student(student_fn, images.clone(), mask.clone(), size)
+        except StudentError:
+            return False
+        return describe_difference(got, candidate) is None
 
     run_cases("local_crop", [(c.name, make(c)) for c in CROP_CASES],
               hint="per image: rows with a hole first..last; top = (first + last + 1) // 2 - size // 2, "

@@ -74,7 +74,7 @@ def _pc_case(name: str, seed: int, n: int, c_in: int, c_out: int, size: int, k: 
     x = x * valid + 5.0 * (1 - valid)  # the hole holds junk: a correct layer never looks at it
     weight = torch.randn(c_out, c_in, k, k, generator=g) / k
     bias = torch.randn(c_out, generator=g)
-    return Case(name, (x, valid, weight, bias))
+    return Case(name, (x, valid, weight, bias), constants=("valid",))
 
 
 PC_CASES = [
@@ -240,10 +240,21 @@ def _sv_all_mirrored(start, angles, lengths, size):
     return vertices
 
 
+def _sv_clip_minus_one(start, angles, lengths, size):
+    return reference_stroke_vertices(start, angles, lengths, (size[0] - 1, size[1] - 1))
+
+
+def _sv_size_as_wh(start, angles, lengths, size):
+    return reference_stroke_vertices(start, angles, lengths, (size[1], size[0]))
+
+
 SV_CASES = [
     Case("4 segments in the middle of a 256 image", ((128, 128), [1.2, 1.3, 1.25, 1.1], [40.0, 50.5, 30.2, 45.0], (256, 256))),
     Case("a stroke that runs into the border", ((10, 240), [1.3, 1.2, 1.35, 1.25, 1.3], [90.0, 80.0, 85.0, 70.0, 60.0], (256, 256))),
     Case("a non-square image (H = 64, W = 200)", ((20, 30), [1.1, 1.4, 1.2], [50.0, 40.0, 35.0], (64, 200))),
+    # the border cases: clipping to W vs W - 1 and reading size as (W, H) change these vertices
+    Case("a stroke that reaches the right border (x = W = 200)", ((180, 50), [0.3, 2.8, 0.2, 2.9], [60.0, 40.0, 70.0, 30.0], (64, 200))),
+    Case("a stroke that reaches the bottom and left borders", ((30, 40), [4.4, 1.9, 4.6], [50.0, 45.0, 60.0], (64, 200))),
 ]
 
 
@@ -267,6 +278,10 @@ def check_stroke_vertices(student_fn: Callable[..., list[tuple[int, int]]]) -> N
                 (_sv_all_mirrored, "only every other segment is mirrored (2*pi - angle for even i, angle for odd i)"),
                 (_sv_no_clip, "clip every vertex to the image: 0 <= x <= W and 0 <= y <= H"),
                 (_sv_swapped, "x moves by length * cos(angle) and y by length * sin(angle) (you swapped them)"),
+                (_sv_clip_minus_one, "clip to [0, W] x [0, H] as the DeepFill release does (W and H included, "
+                                     "not W - 1 and H - 1): a vertex on the border is drawn half outside"),
+                (_sv_size_as_wh, "size is (H, W): x is clipped to W = size[1] and y to H = size[0] (you read it "
+                                 "as (W, H))"),
             ]:
                 if got == fn(*case.args):
                     raise Mismatch(message)

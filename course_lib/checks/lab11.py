@@ -41,9 +41,17 @@ def reference_composite(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor)
     return alpha * fg + (1 - alpha) * bg
 
 
+def _inside(t: torch.Tensor) -> torch.Tensor:
+    """Colours moved into [0.02, 0.98]: a composite ending in ``.clamp(0, 1)`` (correct for images in
+    [0, 1]) then has the same gradient as one without, instead of a zero gradient where float
+    rounding puts a pure white pixel at 1.0000001."""
+    return 0.02 + 0.96 * t
+
+
 def _composite_cases() -> list[Case]:
     fg, bg, alpha = _layer(24, 0)
     fgb, bgb, alphab = _batch(3, 16, 1)
+    fg, bg, fgb, bgb = _inside(fg), _inside(bg), _inside(fgb), _inside(bgb)
     return [
         Case("one pixel, alpha = 0.25", (torch.tensor([0.8, 0.2, 0.4]).view(3, 1, 1), torch.tensor([0.0, 0.6, 1.0]).view(3, 1, 1),
                                         torch.tensor([[[0.25]]]))),
@@ -78,6 +86,7 @@ def check_composite_premultiplied(student_fn: Callable[..., torch.Tensor]) -> No
     """Exercise 2: the *over* operator on premultiplied colours, C = F_pre + (1 - alpha) B."""
     fg, bg, alpha = _layer(24, 5)
     fgb, bgb, alphab = _batch(2, 16, 6)
+    fg, bg, fgb, bgb = _inside(fg), _inside(bg), _inside(fgb), _inside(bgb)
     cases = [
         Case("one pixel, alpha = 0.5, F_pre = 0.5 * (0.8, 0.2, 0.4)",
              (torch.tensor([0.4, 0.1, 0.2]).view(3, 1, 1), torch.tensor([0.0, 0.6, 1.0]).view(3, 1, 1), torch.tensor([[[0.5]]]))),
