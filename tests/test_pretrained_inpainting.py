@@ -54,7 +54,7 @@ def test_shipped_context_encoder_beats_mean_colour_without_a_colour_cast():
 FF_L1_RATIO, FF_PSNR_MARGIN_DB = 0.9, 0.5
 
 
-@pytest.mark.parametrize("name", ["pconv"])
+@pytest.mark.parametrize("name", ["pconv", "deepfill_v2"])
 def test_shipped_free_form_nets_beat_mean_colour_in_the_holes(name):
     from course_lib.pretrained.inpainting_specs import deepfill_inpaint, freeform_held_out, pconv_inpaint
 
