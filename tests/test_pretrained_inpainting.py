@@ -48,3 +48,28 @@ def test_shipped_context_encoder_beats_mean_colour_without_a_colour_cast():
     assert ce.l1 < CE_L1_RATIO * mean.l1
     assert ce.psnr > mean.psnr + CE_PSNR_MARGIN_DB
     assert cast < CE_MAX_CAST and cast < mean_cast
+
+
+#: margins lecture 10's shipped nets must beat the mean colour by inside free-form holes (empty sketch)
+FF_L1_RATIO, FF_PSNR_MARGIN_DB = 0.9, 0.5
+
+
+@pytest.mark.parametrize("name", ["pconv", "deepfill_v2"])
+def test_shipped_free_form_nets_beat_mean_colour_in_the_holes(name):
+    from course_lib.pretrained.inpainting_specs import deepfill_inpaint, freeform_held_out, pconv_inpaint
+
+    net = pretrained.load(name)
+    test = freeform_held_out()
+    # DeepFill v2 gets an empty sketch: no method may see anything of the truth
+    method = pconv_inpaint(net) if name == "pconv" else deepfill_inpaint(net)
+    scores = compare({name: method, "mean colour": mean_fill}, test)
+    s, mean = scores[name], scores["mean colour"]
+    metric = pretrained.info(name)["metric"]
+    key = "pconv" if name == "pconv" else "deepfill"
+    assert s.l1 == pytest.approx(metric[f"l1_{key}"], abs=2e-4) and s.psnr == pytest.approx(metric[f"psnr_{key}"], abs=2e-3)
+    print(f"\n{name}, brush-stroke holes in {len(test['image'])} held-out 64 px crops: L1 {s.l1:.4f} / {s.psnr:.2f} dB, "
+          f"mean colour {mean.l1:.4f} / {mean.psnr:.2f} dB (L1 ratio {s.l1 / mean.l1:.3f}, needs < {FF_L1_RATIO}; "
+          f"PSNR margin {s.psnr - mean.psnr:+.2f} dB, needs > {FF_PSNR_MARGIN_DB})")
+    assert s.l1 < FF_L1_RATIO * mean.l1
+    assert s.psnr > mean.psnr + FF_PSNR_MARGIN_DB
+

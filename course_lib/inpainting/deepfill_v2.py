@@ -342,19 +342,49 @@ class WithSketch(Dataset):
     """Adds ``"sketch"``: the edges of the ground truth (:func:`edge_sketch`) to every item of ``masked``.
 
     ``masked`` returns ``{"image" in [-1, 1], "mask"}`` (e.g. :class:`MaskedImages`); the sketch covers
-    the whole image: the generator keeps only its part inside the hole.
+    the whole image: the generator keeps only its part inside the hole. With ``empty_fraction > 0``
+    that fraction of the items (chosen by ``(seed, index)``, deterministic) gets an all-zero sketch
+    instead, so that one guided network learns both to follow a sketch and to fill without one.
     """
 
-    def __init__(self, masked: Dataset, sigma: float = 1.0) -> None:
-        self.masked, self.sigma = masked, sigma
+    def __init__(self, masked: Dataset, sigma: float = 1.0, empty_fraction: float = 0.0, seed: int = 0) -> None:
+        if not 0.0 <= empty_fraction <= 1.0:
+            raise ValueError(f"empty_fraction must be in [0, 1], got {empty_fraction}")
+        self.masked, self.sigma, self.empty_fraction, self.seed = masked, sigma, empty_fraction, seed
 
     def __len__(self) -> int:
         return len(self.masked)  # type: ignore[arg-type]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         item = dict(self.masked[index])
-        item["sketch"] = edge_sketch(item["image"], self.sigma)
+        if self.empty_fraction > 0 and np.random.default_rng([self.seed, index, 7]).random() < self.empty_fraction:
+            item["sketch"] = torch.zeros_like(item["mask"])
+        else:
+            item["sketch"] = edge_sketch(item["image"], self.sigma)
         return item
+
+
+def sketch_agreement(completed: torch.Tensor, sketch: torch.Tensor, hole: torch.Tensor,
+                     tolerance: int = 1) -> dict[str, float]:
+    """How well the edges of a completion follow a sketch inside the hole, pooled over the batch.
+
+    ``completed`` (N, 3, H, W) in [-1, 1]; ``sketch`` and ``hole`` (N, 1, H, W) in {0, 1}. The
+    completion's edges are :func:`edge_sketch` (Canny) of it; an edge pixel and a sketch pixel
+    *agree* when they lie within ``tolerance`` pixels (a (2t+1)^2 square). Inside the hole:
+    ``recall`` = fraction of sketch pixels with a completion edge nearby, ``precision`` = fraction of
+    completion edges with a sketch pixel nearby, ``f1`` their harmonic mean (all in [0, 1]; 0 when
+    either set is empty). A fill that ignores the sketch scores low on both.
+    """
+    if completed.dim() != 4 or sketch.shape != hole.shape or sketch.shape[0] != completed.shape[0]:
+        raise ValueError(f"expected completed (N, 3, H, W), sketch and hole (N, 1, H, W); got "
+                         f"{tuple(completed.shape)}, {tuple(sketch.shape)}, {tuple(hole.shape)}")
+    edges = edge_sketch(completed)
+    near = lambda x: F.max_pool2d(x, 2 * tolerance + 1, 1, tolerance) if tolerance > 0 else x  # noqa: E731
+    s, e = sketch * hole, edges * hole
+    recall = float((s * near(e)).sum() / s.sum().clamp_min(1))
+    precision = float((e * near(s)).sum() / e.sum().clamp_min(1))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
 
 
 # --------------------------------------------------------------------------- training
@@ -501,4 +531,5 @@ def recipe_guided(preset: str, data: str | None = None) -> Any:
 
 __all__: Sequence[str] = ["INITS", "open_gates", "GatedConv2d", "GatedUpConv2d", "GatedConvTranspose2d", "CoarseNetV2", "RefineNetV2",
                           "DeepFillV2Generator", "SNPatchGAN", "largest_singular_value", "edge_sketch", "WithSketch",
+                          "sketch_agreement",
                           "sn_patchgan_d_loss", "DeepFillV2Task", "recipe", "recipe_guided"]

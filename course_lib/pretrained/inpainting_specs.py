@@ -188,3 +188,173 @@ SPECS: dict[str, Spec] = {
         make_model=_ce_model, train=_ce_train, score=_ce_score, budget_min=12,
     ),
 }
+
+
+# ------------------------------------------------------------ lecture 10: free-form holes (PConv, DeepFill v2)
+FF_SIZE, FF_HELD_OUT = 64, 64  # crop size and held-out images of lecture 10's shipped nets
+
+
+def freeform_data(seed: int, length: int):
+    """Lecture 10's data: 64 px crops of the bundled photos with DeepFill v2's brush strokes (no box).
+
+    Items ``{"image": (3, 64, 64) in [-1, 1], "mask": (1, 64, 64), 1 = hole}``, exactly the
+    lecture's ``stroke_masks(seed)`` in quick mode (:class:`PhotoPatches`, the release's
+    :func:`free_form_mask` scaled to 64 px). Seed 0 is the training stream, seed 1 the held-out one.
+    """
+    from course_lib.inpainting.data import MaskedImages
+    from course_lib.inpainting.freeform import free_form_mask
+    from course_lib.inpainting.patches import PhotoPatches
+
+    images = PhotoPatches(size=FF_SIZE, length=length, seed=seed)
+    return MaskedImages(images, lambda rng: free_form_mask(FF_SIZE, rng, with_box=False), seed=seed)
+
+
+def freeform_held_out(n: int = FF_HELD_OUT) -> dict[str, torch.Tensor]:
+    """The fixed held-out batch of lecture 10: ``image`` (n, 3, 64, 64), ``mask`` and ``sketch`` (n, 1, 64, 64).
+
+    The first 32 items are the lecture's quick-mode test set. ``sketch`` holds the Canny edges of
+    the truth (:func:`edge_sketch`), what a guided network is given as "the true edges".
+    """
+    from course_lib.inpainting.deepfill_v2 import edge_sketch
+    from course_lib.inpainting.evaluate import held_out
+
+    test = held_out(freeform_data(seed=1, length=n), n=n)
+    test["sketch"] = edge_sketch(test["image"])
+    return test
+
+
+def _in_hole_scores(methods: dict[str, Any], test: dict[str, torch.Tensor]) -> dict[str, float]:
+    from course_lib.inpainting.evaluate import compare
+
+    out: dict[str, float] = {}
+    for name, s in compare(methods, test).items():
+        out[f"l1_{name}"] = round(s.l1, 4)
+        out[f"psnr_{name}"] = round(s.psnr, 3)
+    return out
+
+
+# PConv U-Net (Liu et al. 2018) at the lecture's quick-mode size: 5 levels, width 16.
+PCONV_LAYERS, PCONV_WIDTH, PCONV_STEPS, PCONV_BATCH, PCONV_SEED, PCONV_LR = 5, 16, 3000, 16, 0, 2e-3
+
+
+def _pconv_model() -> nn.Module:
+    from course_lib.inpainting.partial_conv import PConvUNet
+
+    return PConvUNet(PCONV_LAYERS, PCONV_WIDTH)
+
+
+def pconv_inpaint(net: nn.Module):
+    """An evaluation method (masked image, hole) -> (N, 3, H, W) for a :class:`PConvUNet` in eval mode."""
+    return lambda x, m: net(x * (1 - m), m)
+
+
+def _pconv_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+    from course_lib.config import seed_everything
+    from course_lib.inpainting.partial_conv import PConvTask
+    from course_lib.train import TrainConfig, Trainer
+
+    steps = steps or PCONV_STEPS
+    seed_everything(PCONV_SEED)
+    # Valid, hole (x6) and TV terms of Eq. 7 with the paper's weights; no VGG terms: offline the
+    # course's VGG is a seeded random network, and three VGG passes cost ~90% of a CPU step.
+    task = PConvTask(_pconv_model(), lr=PCONV_LR, use_vgg=False)
+    config = TrainConfig(steps=steps, batch_size=PCONV_BATCH, seed=PCONV_SEED, log_every=100, progress=False,
+                         precision="fp32", lr_decay_start=steps // 2)
+    Trainer(task, freeform_data(seed=0, length=1_000_000), config).fit()
+    settings = {"data": "64x64 crops of the bundled photos (PhotoPatches, seed 0), free-form brush strokes (no box)",
+                "resolution": FF_SIZE, "steps": steps, "batch_size": PCONV_BATCH, "seed": PCONV_SEED,
+                "layers": PCONV_LAYERS, "width": PCONV_WIDTH,
+                "loss": "valid + 6 hole + 0.1 TV (Eq. 7 without the VGG terms)",
+                "optimizer": f"adam lr {PCONV_LR}, linear decay from step {steps // 2}"}
+    return task.net, settings
+
+
+def _pconv_score(net: nn.Module) -> dict[str, float]:
+    """In-hole L1 ([0, 1] scale) and PSNR (dB) on lecture 10's held-out crops, vs the mean colour."""
+    from course_lib.inpainting.blending import mean_fill
+
+    return _in_hole_scores({"pconv": pconv_inpaint(net), "mean": mean_fill}, freeform_held_out())
+
+
+SPECS["pconv"] = Spec(
+    lecture="10", description=f"lecture 10's PConv U-Net ({PCONV_LAYERS} levels, width {PCONV_WIDTH}) on 64 px photo "
+                              "crops with free-form holes",
+    make_model=_pconv_model, train=_pconv_train, score=_pconv_score, budget_min=12,
+)
+
+
+# DeepFill v2 (Yu et al. 2019), the user-guided generator (sketch channel) with SN-PatchGAN, at the
+# lecture's quick-mode widths. Half of the training items come with the true edges as the sketch, half
+# with an empty one: one network then fills holes without a sketch (scored against the mean colour)
+# and follows a sketch when given one (section 8 of the lecture).
+DF_CNUM, DF_D_CNUM, DF_BATCH, DF_SEED, DF_LR = 16, 16, 8, 0, 1e-3
+DF_WARMUP, DF_ADVERSARIAL = 600, 500  # L1-only steps, then L1 + SN-PatchGAN steps
+DF_GAN_WEIGHT, DF_HOLE_WEIGHT, DF_EMPTY_SKETCH = 0.1, 6.0, 0.5
+
+
+def _df_model() -> nn.Module:
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
+
+    return DeepFillV2Generator(cnum=DF_CNUM, guided=True, init="open")
+
+
+def deepfill_inpaint(G: nn.Module):
+    """An evaluation method (masked image, hole) -> stage 2's output of a guided generator, given an empty sketch."""
+    return lambda x, m: G(x, m, torch.zeros_like(m))[1]
+
+
+@torch.no_grad()
+def deepfill_complete(G: nn.Module, test: dict[str, torch.Tensor], sketch: torch.Tensor | None = None) -> torch.Tensor:
+    """Completed images (N, 3, H, W) in [-1, 1]: known pixels kept, hole from stage 2; ``sketch`` None = empty."""
+    image, hole = test["image"], test["mask"]
+    s = torch.zeros_like(hole) if sketch is None else sketch
+    out = G(image * (1 - hole), hole, s)[1].clamp(-1, 1)
+    return image * (1 - hole) + out * hole
+
+
+def _df_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+    from course_lib.config import seed_everything
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Task, SNPatchGAN, WithSketch
+    from course_lib.train import Phase, TrainConfig, Trainer
+
+    warmup, adversarial = (DF_WARMUP, DF_ADVERSARIAL) if steps is None else (steps - steps // 2, steps // 2)
+    total = warmup + adversarial
+    seed_everything(DF_SEED)
+    # The lecture's quick-mode recipe, run longer: open gates (He init, gates 88% open), the hole's
+    # L1 weighted by 6 (PConv's hole weight), an L1 warm-up before the discriminator joins with a
+    # weight of 0.1, and a learning rate that falls linearly to 0 over the second half.
+    task = DeepFillV2Task(_df_model(), SNPatchGAN(in_channels=5, cnum=DF_D_CNUM), lr=DF_LR,
+                          gan_weight=DF_GAN_WEIGHT, hole_weight=DF_HOLE_WEIGHT)
+    phases = [Phase("L1 warm-up", warmup, updates=("G",)), Phase("L1 + SN-PatchGAN", adversarial)]
+    config = TrainConfig(batch_size=DF_BATCH, seed=DF_SEED, log_every=100, progress=False, precision="fp32",
+                         lr_decay_start=total // 2)
+    data = WithSketch(freeform_data(seed=0, length=1_000_000), empty_fraction=DF_EMPTY_SKETCH, seed=DF_SEED)
+    Trainer(task, data, config, phases=phases).fit()
+    settings = {"data": "64x64 crops of the bundled photos (PhotoPatches, seed 0), free-form brush strokes (no box); "
+                        f"sketch = Canny edges of the truth, empty for {DF_EMPTY_SKETCH:.0%} of the items",
+                "resolution": FF_SIZE, "steps": total, "batch_size": DF_BATCH, "seed": DF_SEED,
+                "cnum": DF_CNUM, "d_cnum": DF_D_CNUM, "init": "open",
+                "phases": f"L1 warm-up {warmup}, L1 + {DF_GAN_WEIGHT} x SN-PatchGAN hinge {adversarial}",
+                "loss": f"L1 on both stages, hole pixels x {DF_HOLE_WEIGHT}",
+                "optimizer": f"adam lr {DF_LR} betas (0.5, 0.999), linear decay from step {total // 2}"}
+    return task.G, settings
+
+
+def _df_score(G: nn.Module) -> dict[str, float]:
+    """In-hole L1 / PSNR without a sketch vs the mean colour; sketch agreement (F1) with and without the true edges."""
+    from course_lib.inpainting.blending import mean_fill
+    from course_lib.inpainting.deepfill_v2 import sketch_agreement
+
+    test = freeform_held_out()
+    out = _in_hole_scores({"deepfill": deepfill_inpaint(G), "mean": mean_fill}, test)
+    for name, sketch in (("sketch", test["sketch"]), ("no_sketch", None)):
+        completed = deepfill_complete(G, test, sketch)
+        out[f"edge_f1_{name}"] = round(sketch_agreement(completed, test["sketch"], test["mask"])["f1"], 4)
+    return out
+
+
+SPECS["deepfill_v2"] = Spec(
+    lecture="10", description=f"lecture 10's user-guided DeepFill v2 (gated convs, cnum {DF_CNUM}, sketch channel) "
+                              "with SN-PatchGAN, on 64 px photo crops with free-form holes",
+    make_model=_df_model, train=_df_train, score=_df_score, budget_min=12,
+)
