@@ -265,3 +265,18 @@ def test_blended_comparison_reuses_only_the_pasted_fills():
     blended = compare_all({}, tests, classical=classical, blend=True, reuse=raw)
     assert blended["rectangles"]["biharmonic"] is raw["rectangles"]["biharmonic"]
     assert blended["rectangles"]["mean colour"].l1 < raw["rectangles"]["mean colour"].l1  # the membrane fill
+
+
+def test_network_method_gives_a_guided_deepfill_an_empty_sketch():
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
+
+    torch.manual_seed(0)
+    image, mask = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, 1, 32, 32)
+    mask[..., 8:20, 10:22] = 1
+    for guided in (False, True):  # the shipped deepfill_v2 is the guided model
+        net = DeepFillV2Generator(cnum=8, guided=guided, init="open")
+        out = capstone.network_method(net)(image, mask)
+        assert out.shape == image.shape and torch.isfinite(out).all()
+        if guided:
+            expected = net.eval()(image * (1 - mask), mask, torch.zeros_like(mask))[1].clamp(-1, 1)
+            assert torch.allclose(out, expected.detach(), atol=1e-6)

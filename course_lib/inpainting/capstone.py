@@ -493,8 +493,8 @@ def network_method(net: nn.Module) -> Method:
         return run(lambda x, m: net.predict(x, m) * 2 - 1)
     if isinstance(net, PConvUNet):
         return run(lambda x, m: net(x * (1 - m), m).clamp(-1, 1))
-    if isinstance(net, DeepFillV2Generator):
-        return run(lambda x, m: net(x * (1 - m), m, None)[1].clamp(-1, 1))
+    if isinstance(net, DeepFillV2Generator):  # a guided one (the shipped model) gets an empty sketch
+        return run(lambda x, m: net(x * (1 - m), m, torch.zeros_like(m) if net.guided else None)[1].clamp(-1, 1))
     if isinstance(net, ContextEncoder):
         if net.output == "full":
             return run(lambda x, m: net(net.prepare(x, m)).clamp(-1, 1))
