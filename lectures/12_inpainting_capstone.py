@@ -90,7 +90,7 @@ from course_lib.viz import show_rows
 # %%
 DATA_FOLDER = None  # full mode: a folder of training photographs (e.g. Places2 train)
 TEST_FOLDER = None  # full mode: a folder of other photographs (e.g. Places2 val)
-cfg = by_mode(quick=CapstoneConfig.quick(), full=CapstoneConfig.full())
+cfg = by_mode(quick=CapstoneConfig.quick(), gpu=CapstoneConfig.gpu(), full=CapstoneConfig.full())
 if setup.mode == "full" and (DATA_FOLDER is None or TEST_FOLDER is None):
     raise SystemExit("full mode trains on real photographs: set DATA_FOLDER and TEST_FOLDER above")
 print(cfg)
@@ -289,10 +289,12 @@ assert detail["biharmonic"] < detail["PatchMatch"] and scores["biharmonic"].psnr
 # the rectangles. A network learns the holes it is trained on; that is why Global & Local,
 # partial convolution and DeepFill v2 train with random holes.
 #
-# **Budgets differ.** The shipped networks were trained for many more images than the methods
-# trained here (the first cell of section 1 prints both), so a gap between a shipped and a
-# trained-here method says little about the methods themselves. Between methods with the same
-# origin, the comparison is fair in data, masks and budget.
+# **Budgets differ.** The shipped networks were trained for many more images than a method
+# trained in this notebook would be (the first cell of section 1 prints where each method's
+# weights come from: in quick mode every learned method that has a shipped checkpoint uses it;
+# the GPU and full modes train them all here, with one shared budget). A gap between a shipped
+# and a trained-here method says little about the methods themselves; between methods with the
+# same origin, the comparison is fair in data, masks and budget.
 #
 # **Why PSNR favours blur.** PSNR and L1 compare pixels with *one* truth. When several fillings are
 # plausible, the prediction that minimises the expected squared error is their *average*, a blur
