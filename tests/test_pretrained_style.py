@@ -83,3 +83,24 @@ def test_an_untrained_adain_decoder_fails_the_same_checks():
     torch.manual_seed(0)
     s = adain_scores(pretrained.SPECS["adain"].make_model())
     assert s["style_loss_photo_a"] / s["style_loss_a"] < ADAIN_MIN_RATIO or s["output_diff"] < ADAIN_MIN_DIFF
+
+
+# --------------------------------------------------------------------------- super-resolution
+def test_shipped_srresnet_beats_bicubic_by_half_a_decibel_on_held_out_crops():
+    from course_lib.pretrained.style_specs import sr_scores
+
+    s = sr_scores(pretrained.load("srresnet_mse"))
+    assert s["psnr"] == pytest.approx(pretrained.info("srresnet_mse")["metric"]["psnr"], abs=0.02)
+    gain = s["psnr"] - s["psnr_bicubic"]
+    print(f"srresnet_mse on 64 held-out cat crops: PSNR {s['psnr']:.2f} dB vs bicubic {s['psnr_bicubic']:.2f} dB "
+          f"({gain:+.2f} dB, asserted >= +0.5); SSIM {s['ssim']:.3f} vs {s['ssim_bicubic']:.3f}")
+    assert gain >= 0.5 and s["ssim"] > s["ssim_bicubic"]
+
+
+def test_an_untrained_srresnet_is_only_bicubic_and_fails_the_check():
+    """The check can fail: with its zero-initialised last conv an untrained network returns the bicubic image."""
+    from course_lib.pretrained.style_specs import sr_scores
+
+    torch.manual_seed(0)
+    s = sr_scores(pretrained.SPECS["srresnet_mse"].make_model())
+    assert s["psnr"] - s["psnr_bicubic"] < 0.5

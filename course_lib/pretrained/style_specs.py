@@ -4,8 +4,10 @@
   painting, at the lecture's quick width, trained far past the notebook's 100 steps.
 * ``adain``: Huang & Belongie (2017)'s decoder at the lecture's quick bottleneck (relu2_1),
   trained on photo crops with a bank of 256 procedural paintings, far past the notebook's run.
+* ``srresnet_mse``: Ledig et al. (2017)'s SRResNet x4 (small, with a bicubic skip) trained with
+  the pixel MSE; scored on 48 px crops of the cat photo against bicubic upsampling.
 
-Both are scored on the held-out cat photo (``chelsea``, never a training photo) with the seeded
+All are scored on the held-out cat photo (``chelsea``, never a training photo) with the seeded
 random VGG that the lecture uses offline, so the lecture, the tests and the manifest measure the
 same thing.
 """
@@ -242,6 +244,69 @@ def _adain_score(net: nn.Module) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in adain_scores(net).items()}
 
 
+# --------------------------------------------------------------------------- super-resolution (Ledig et al.)
+SR_HR = 48                      # the lecture's quick high-resolution crop (low resolution: 12 px)
+SR_WIDTH, SR_BLOCKS = 32, 4     # twice the lecture's quick width, one more block (the CLI's quick preset)
+SR_BATCH, SR_SEED = 8, 0
+SR_MSE_STEPS, SR_MSE_LR = 2000, 2e-3   # the lecture's quick learning rate, 17x its steps
+#: held-out test crops: the cat photo, never a training photo
+SR_TEST_PHOTOS, SR_TEST_SEED, SR_TEST_CROPS = ("chelsea",), 1, 64
+
+
+def _sr_model() -> nn.Module:
+    from course_lib.style.superres import SRResNet
+
+    # bicubic_skip: the network starts at the bicubic baseline and learns only the missing detail
+    return SRResNet(channels=SR_WIDTH, n_blocks=SR_BLOCKS, bicubic_skip=True)
+
+
+def _sr_train_data():
+    from course_lib.style.superres import SRCrops
+
+    return SRCrops(size=SR_HR, length=1_000_000, seed=SR_SEED, photos=TRAIN_PHOTOS)
+
+
+def _srresnet_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+    from course_lib.config import seed_everything
+    from course_lib.style.superres import SRTask
+    from course_lib.train import TrainConfig, Trainer
+
+    steps = steps or SR_MSE_STEPS
+    seed_everything(SR_SEED)
+    G = _sr_model()
+    config = TrainConfig(steps=steps, batch_size=SR_BATCH, seed=SR_SEED, log_every=100, progress=False, precision="fp32")
+    Trainer(SRTask(G, "pixel", lr=SR_MSE_LR), _sr_train_data(), config).fit()
+    settings = {"data": f"{SR_HR} px crops of the bundled photos {', '.join(TRAIN_PHOTOS)} and their x4 bicubic "
+                        "downsampling", "resolution": SR_HR, "steps": steps, "batch_size": SR_BATCH, "seed": SR_SEED,
+                "lr": SR_MSE_LR, "loss": "pixel MSE", "width": SR_WIDTH, "residual_blocks": SR_BLOCKS}
+    return G, settings
+
+
+def sr_test_batch(size: int = SR_HR, n: int = SR_TEST_CROPS) -> dict[str, torch.Tensor]:
+    """Held-out pairs: ``{"lr": (n, 3, size/4, size/4), "hr": (n, 3, size, size)}`` in [0, 1], crops of the cat photo."""
+    from course_lib.style.superres import SRCrops
+
+    data = SRCrops(size=size, length=n, seed=SR_TEST_SEED, photos=SR_TEST_PHOTOS)
+    return torch.utils.data.default_collate([data[i] for i in range(n)])
+
+
+@torch.no_grad()
+def sr_scores(G: nn.Module, batch: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    """PSNR, SSIM and relative high-frequency energy ("detail", 1 = as sharp as the truth) of ``G``
+    on held-out crops, beside bicubic upsampling's (the trivial baseline)."""
+    from course_lib.style.superres import bicubic, evaluate, upscale
+
+    batch = sr_test_batch() if batch is None else batch
+    scores = evaluate({"model": upscale(G, batch["lr"]), "bicubic": bicubic(batch["lr"])}, batch["hr"])
+    m, b = scores["model"], scores["bicubic"]
+    return {"psnr": m.psnr, "psnr_bicubic": b.psnr, "ssim": m.ssim, "ssim_bicubic": b.ssim,
+            "detail": m.detail, "detail_bicubic": b.detail, "patch_swd": m.swd, "patch_swd_bicubic": b.swd}
+
+
+def _sr_score(G: nn.Module) -> dict[str, float]:
+    return {k: float(f"{v:.4g}") for k, v in sr_scores(G).items()}
+
+
 SPECS: dict[str, Spec] = {
     "fast_style": Spec(
         lecture="03", description="lecture 03's Johnson et al. transformer network (width 16, 3 residual blocks) "
@@ -252,5 +317,10 @@ SPECS: dict[str, Spec] = {
         lecture="03", description="lecture 03's AdaIN decoder (relu2_1 bottleneck) for arbitrary styles, "
                                   "trained with 256 procedural paintings",
         make_model=_adain_model, train=_adain_train, score=_adain_score, budget_min=12,
+    ),
+    "srresnet_mse": Spec(
+        lecture="03", description="lecture 03's SRResNet x4 (width 32, 4 residual blocks, bicubic skip) "
+                                  "trained with the pixel MSE",
+        make_model=_sr_model, train=_srresnet_train, score=_sr_score, budget_min=12,
     ),
 }
