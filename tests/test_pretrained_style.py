@@ -104,3 +104,13 @@ def test_an_untrained_srresnet_is_only_bicubic_and_fails_the_check():
     torch.manual_seed(0)
     s = sr_scores(pretrained.SPECS["srresnet_mse"].make_model())
     assert s["psnr"] - s["psnr_bicubic"] < 0.5
+
+
+def test_shipped_srgan_restores_more_high_frequency_energy_than_the_pixel_model():
+    from course_lib.pretrained.style_specs import sr_scores
+
+    gan, mse = sr_scores(pretrained.load("srgan")), sr_scores(pretrained.load("srresnet_mse"))
+    print(f"held-out crops, detail (high-frequency energy / the truth's): srgan {gan['detail']:.3f}, srresnet_mse "
+          f"{mse['detail']:.3f}, bicubic {mse['detail_bicubic']:.3f} (asserted: srgan >= 2x srresnet_mse); PSNR srgan "
+          f"{gan['psnr']:.2f} dB, srresnet_mse {mse['psnr']:.2f} dB")
+    assert gan["detail"] >= 2 * mse["detail"]

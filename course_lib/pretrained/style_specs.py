@@ -249,6 +249,9 @@ SR_HR = 48                      # the lecture's quick high-resolution crop (low 
 SR_WIDTH, SR_BLOCKS = 32, 4     # twice the lecture's quick width, one more block (the CLI's quick preset)
 SR_BATCH, SR_SEED = 8, 0
 SR_MSE_STEPS, SR_MSE_LR = 2000, 2e-3   # the lecture's quick learning rate, 17x its steps
+SR_GAN_STEPS, SR_GAN_LR = 500, 5e-4    # 10x the lecture's 50 fine-tuning steps, half its rate
+SR_VGG_LAYER = "relu2_2"        # the lecture's quick layer of the (offline: seeded random) VGG-19
+SR_D_WIDTH = 16                 # the lecture's quick discriminator
 #: held-out test crops: the cat photo, never a training photo
 SR_TEST_PHOTOS, SR_TEST_SEED, SR_TEST_CROPS = ("chelsea",), 1, 64
 
@@ -279,6 +282,33 @@ def _srresnet_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     settings = {"data": f"{SR_HR} px crops of the bundled photos {', '.join(TRAIN_PHOTOS)} and their x4 bicubic "
                         "downsampling", "resolution": SR_HR, "steps": steps, "batch_size": SR_BATCH, "seed": SR_SEED,
                 "lr": SR_MSE_LR, "loss": "pixel MSE", "width": SR_WIDTH, "residual_blocks": SR_BLOCKS}
+    return G, settings
+
+
+def _srgan_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+    """SRGAN as the paper trains it: start from the trained SRResNet (the shipped ``srresnet_mse``)."""
+    from course_lib import pretrained
+    from course_lib.config import seed_everything
+    from course_lib.style.superres import SRDiscriminator, SRTask
+    from course_lib.style.vgg import VGGFeatures
+    from course_lib.train import TrainConfig, Trainer
+
+    steps = steps or SR_GAN_STEPS
+    seed_everything(SR_SEED)
+    G = _sr_model()
+    G.load_state_dict(pretrained.load("srresnet_mse").state_dict())
+    vgg = VGGFeatures(layers=(SR_VGG_LAYER,), input_range=(-1, 1))
+    # vgg_rescale 1: the random relu2_2 features are already at the pixel loss's scale (lecture 03)
+    task = SRTask(G, "srgan", vgg, SR_VGG_LAYER, SRDiscriminator(SR_HR, channels=SR_D_WIDTH), size=SR_HR,
+                  vgg_rescale=1.0, lr=SR_GAN_LR)
+    config = TrainConfig(steps=steps, batch_size=SR_BATCH, seed=SR_SEED + 1, log_every=100, progress=False,
+                         precision="fp32")
+    Trainer(task, _sr_train_data(), config).fit()
+    settings = {"data": f"{SR_HR} px crops of the bundled photos {', '.join(TRAIN_PHOTOS)} and their x4 bicubic "
+                        "downsampling", "resolution": SR_HR, "steps": steps, "batch_size": SR_BATCH, "seed": SR_SEED,
+                "lr": SR_GAN_LR, "loss": f"VGG {SR_VGG_LAYER} MSE + 1e-3 adversarial",
+                "init": f"srresnet_mse (sha256 {pretrained.info('srresnet_mse')['sha256'][:12]})",
+                "width": SR_WIDTH, "residual_blocks": SR_BLOCKS, "discriminator_width": SR_D_WIDTH}
     return G, settings
 
 
@@ -322,5 +352,10 @@ SPECS: dict[str, Spec] = {
         lecture="03", description="lecture 03's SRResNet x4 (width 32, 4 residual blocks, bicubic skip) "
                                   "trained with the pixel MSE",
         make_model=_sr_model, train=_srresnet_train, score=_sr_score, budget_min=12,
+    ),
+    "srgan": Spec(
+        lecture="03", description="lecture 03's SRGAN x4: srresnet_mse fine-tuned with the VGG relu2_2 loss "
+                                  "and 1e-3 x adversarial loss",
+        make_model=_sr_model, train=_srgan_train, score=_sr_score, budget_min=12,
     ),
 }
