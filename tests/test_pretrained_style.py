@@ -9,6 +9,9 @@ from course_lib import pretrained
 from course_lib.pretrained.style_specs import fast_style_scores, held_out_photo, layout_correlation
 from course_lib.style.images import style_image
 
+#: AdaIN effect thresholds (the shipped checkpoint clears each with a margin that the tests print)
+ADAIN_MIN_RATIO, ADAIN_MIN_LAYOUT, ADAIN_MIN_DIFF = 4.0, 0.4, 0.1
+
 
 def test_layout_correlation_is_one_for_the_photo_and_near_zero_for_a_painting():
     photo = held_out_photo()
@@ -45,3 +48,69 @@ def test_an_untrained_fast_style_network_fails_the_same_checks():
     torch.manual_seed(0)
     s = fast_style_scores(pretrained.SPECS["fast_style"].make_model())
     assert s["style_loss_photo"] / s["style_loss"] < 2.0 or s["style_loss"] > s["style_loss_style_image"] or s["layout_corr"] < 0.5
+
+
+# --------------------------------------------------------------------------- AdaIN
+def test_shipped_adain_stylises_with_unseen_styles_and_keeps_the_layout():
+    from course_lib.pretrained.style_specs import adain_scores
+
+    s = adain_scores(pretrained.load("adain"))
+    assert s["style_loss_a"] == pytest.approx(pretrained.info("adain")["metric"]["style_loss_a"], rel=1e-2)
+    for k in ("a", "b"):
+        ratio = s[f"style_loss_photo_{k}"] / s[f"style_loss_{k}"]
+        print(f"adain, unseen style {k.upper()}: style loss {s[f'style_loss_{k}']:.3g} vs the photo's "
+              f"{s[f'style_loss_photo_{k}']:.3g} ({ratio:.1f}x lower, asserted >= {ADAIN_MIN_RATIO}x); layout "
+              f"{s[f'layout_corr_{k}']:.2f} (asserted >= {ADAIN_MIN_LAYOUT})")
+        assert ratio >= ADAIN_MIN_RATIO and s[f"layout_corr_{k}"] >= ADAIN_MIN_LAYOUT
+
+
+def test_shipped_adain_gives_different_styles_different_pictures_and_interpolates():
+    from course_lib.pretrained.style_specs import adain_scores
+
+    s = adain_scores(pretrained.load("adain"))
+    print(f"adain: mean |A - B| {s['output_diff']:.3f} (asserted >= {ADAIN_MIN_DIFF}); style loss to A at alpha 0, "
+          f"0.5, 1: {s['style_loss_a_alpha0']:.3g}, {s['style_loss_a_alpha05']:.3g}, {s['style_loss_a']:.3g} "
+          f"(asserted: each step >= 1.5x lower); the 50/50 mix differs from A by {s['mix_diff_a']:.3f} and from B "
+          f"by {s['mix_diff_b']:.3f} (asserted >= {ADAIN_MIN_DIFF / 3:.3f})")
+    assert s["output_diff"] >= ADAIN_MIN_DIFF
+    assert s["style_loss_a_alpha0"] >= 1.5 * s["style_loss_a_alpha05"] >= 1.5 * 1.5 * s["style_loss_a"]
+    assert min(s["mix_diff_a"], s["mix_diff_b"]) >= ADAIN_MIN_DIFF / 3
+
+
+def test_an_untrained_adain_decoder_fails_the_same_checks():
+    from course_lib.pretrained.style_specs import adain_scores
+
+    torch.manual_seed(0)
+    s = adain_scores(pretrained.SPECS["adain"].make_model())
+    assert s["style_loss_photo_a"] / s["style_loss_a"] < ADAIN_MIN_RATIO or s["output_diff"] < ADAIN_MIN_DIFF
+
+
+# --------------------------------------------------------------------------- super-resolution
+def test_shipped_srresnet_beats_bicubic_by_half_a_decibel_on_held_out_crops():
+    from course_lib.pretrained.style_specs import sr_scores
+
+    s = sr_scores(pretrained.load("srresnet_mse"))
+    assert s["psnr"] == pytest.approx(pretrained.info("srresnet_mse")["metric"]["psnr"], abs=0.02)
+    gain = s["psnr"] - s["psnr_bicubic"]
+    print(f"srresnet_mse on 64 held-out cat crops: PSNR {s['psnr']:.2f} dB vs bicubic {s['psnr_bicubic']:.2f} dB "
+          f"({gain:+.2f} dB, asserted >= +0.5); SSIM {s['ssim']:.3f} vs {s['ssim_bicubic']:.3f}")
+    assert gain >= 0.5 and s["ssim"] > s["ssim_bicubic"]
+
+
+def test_an_untrained_srresnet_is_only_bicubic_and_fails_the_check():
+    """The check can fail: with its zero-initialised last conv an untrained network returns the bicubic image."""
+    from course_lib.pretrained.style_specs import sr_scores
+
+    torch.manual_seed(0)
+    s = sr_scores(pretrained.SPECS["srresnet_mse"].make_model())
+    assert s["psnr"] - s["psnr_bicubic"] < 0.5
+
+
+def test_shipped_srgan_restores_more_high_frequency_energy_than_the_pixel_model():
+    from course_lib.pretrained.style_specs import sr_scores
+
+    gan, mse = sr_scores(pretrained.load("srgan")), sr_scores(pretrained.load("srresnet_mse"))
+    print(f"held-out crops, detail (high-frequency energy / the truth's): srgan {gan['detail']:.3f}, srresnet_mse "
+          f"{mse['detail']:.3f}, bicubic {mse['detail_bicubic']:.3f} (asserted: srgan >= 2x srresnet_mse); PSNR srgan "
+          f"{gan['psnr']:.2f} dB, srresnet_mse {mse['psnr']:.2f} dB")
+    assert gan["detail"] >= 2 * mse["detail"]
