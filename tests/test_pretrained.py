@@ -93,3 +93,13 @@ def test_readme_lists_every_shipped_checkpoint_as_the_table_command_prints_it():
     readme = (ROOT / "README.md").read_text()
     for row in markdown_table().splitlines()[2:]:
         assert row in readme, f"README's checkpoint table is stale; paste `python -m course_lib.pretrained table`: {row[:60]}"
+
+
+def test_loading_a_shipped_checkpoint_never_asks_for_a_download(monkeypatch, capsys):
+    # A checkpoint holds every weight its network needs (AdaIN's encoder included): building it
+    # must not try to fetch ImageNet weights, even where downloads are allowed.
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    for name in pretrained.available():
+        pretrained.load(name)
+        out = capsys.readouterr()
+        assert "download" not in (out.out + out.err).lower(), f"loading {name} tried a download"

@@ -158,7 +158,9 @@ def _adain_model() -> nn.Module:
     from course_lib.style.adain import AdaINNet, adain_layers
     from course_lib.style.vgg import VGGFeatures
 
-    return AdaINNet(VGGFeatures(layers=adain_layers(ADAIN_BOTTLENECK)), bottleneck=ADAIN_BOTTLENECK)
+    # The encoder is the seeded random VGG the decoder was trained against, and its weights are in
+    # the checkpoint: never ask for the ImageNet ones (no download, the same network everywhere).
+    return AdaINNet(VGGFeatures(layers=adain_layers(ADAIN_BOTTLENECK), weights=None), bottleneck=ADAIN_BOTTLENECK)
 
 
 def _adain_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
