@@ -41,7 +41,7 @@ import time
 
 import torch
 
-from course_lib import by_mode, is_quick, metrics, pretrained
+from course_lib import by_mode, metrics, mode, pretrained
 from course_lib.data import load_photo
 from course_lib.pretrained.style_specs import adain_style_and_layout, adain_test_styles, fast_style_scores
 from course_lib.style import VGGFeatures
@@ -68,8 +68,8 @@ from course_lib.widgets import AdaINExplorer, CINExplorer
 
 device = setup.device
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket")  # chelsea (the cat) is held out for testing
-CROP = by_mode(quick=48, full=256)
-test_photo = load_photo("chelsea", by_mode(quick=96, full=512))[None].to(device)
+CROP = by_mode(quick=48, gpu=128, full=256)
+test_photo = load_photo("chelsea", by_mode(quick=96, gpu=256, full=512))[None].to(device)
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -107,14 +107,14 @@ loss_layers = dict(content_layers=("relu2_1",), style_layers=("relu1_1", "relu2_
 # keeps more of the photo with a smaller one
 STYLE_WEIGHT = by_mode(quick=3e4, full=1e5)
 loss_net = VGGFeatures(layers=("relu1_1", "relu2_1", "relu3_1")).to(device)
-width, blocks = by_mode(quick=(16, 3), full=(32, 5))
+width, blocks = by_mode(quick=(16, 3), gpu=(32, 5), full=(32, 5))
 torch.manual_seed(0)
 johnson = TransformerNet(channels=width, n_residual=blocks, n_styles=1)  # CIN with 1 style = affine instance norm
 print(f"this lecture's network: {n_params(johnson):,} parameters")
 
-task = FastStyleTask(styles[:1], johnson, loss_net, **loss_layers, style_weight=STYLE_WEIGHT, lr=by_mode(quick=3e-3, full=1e-3))
+task = FastStyleTask(styles[:1], johnson, loss_net, **loss_layers, style_weight=STYLE_WEIGHT, lr=by_mode(quick=3e-3, gpu=1e-3, full=1e-3))
 crops = StyledContent(size=CROP, length=100_000, photos=TRAIN_PHOTOS)
-steps = by_mode(quick=100, full=40_000)
+steps = by_mode(quick=100, gpu=2_000, full=40_000)
 history = Trainer(task, crops, TrainConfig(steps=steps, batch_size=4, log_every=20)).fit()
 print(f"trained {steps} steps in {history.seconds:.0f} s; loss {history.values['G/loss'][0]:.3g} -> {history.last('G/loss'):.3g}")
 
@@ -208,9 +208,9 @@ add_styles(johnson, 2, init_from=0)
 cin = johnson  # the same network, now with 3 (gamma, beta) pairs per normalisation layer
 print(f"{cin.n_styles} styles: {n_params(cin):,} parameters ({n_params(TransformerNet(n_styles=3)) - n_params(TransformerNet(n_styles=1)):,} "
       "more than one style at paper size)")
-cin_task = FastStyleTask(styles, cin, loss_net, **loss_layers, style_weight=STYLE_WEIGHT, lr=by_mode(quick=3e-3, full=1e-3))
+cin_task = FastStyleTask(styles, cin, loss_net, **loss_layers, style_weight=STYLE_WEIGHT, lr=by_mode(quick=3e-3, gpu=1e-3, full=1e-3))
 cin_crops = StyledContent(size=CROP, length=100_000, n_styles=3, photos=TRAIN_PHOTOS, seed=1)
-cin_history = Trainer(cin_task, cin_crops, TrainConfig(steps=by_mode(quick=80, full=40_000), batch_size=by_mode(quick=4, full=16),
+cin_history = Trainer(cin_task, cin_crops, TrainConfig(steps=by_mode(quick=80, gpu=2_000, full=40_000), batch_size=by_mode(quick=4, gpu=8, full=16),
                                                        log_every=20)).fit()
 cin.eval()
 with torch.no_grad():
@@ -260,15 +260,15 @@ CINExplorer(cin, test_photo, style_a=0, style_b=1, mix=0.5)
 
 # %%
 torch.manual_seed(0)
-bottleneck = by_mode(quick="relu2_1", full="relu4_1")
+bottleneck = by_mode(quick="relu2_1", gpu="relu4_1", full="relu4_1")
 adain_net = AdaINNet(VGGFeatures(layers=adain_layers(bottleneck)), bottleneck=bottleneck).to(device)
 print(f"AdaIN at {bottleneck}; decoder: {n_params(adain_net.decoder):,} parameters "
       f"(the paper's relu4_1 decoder: {n_params(Decoder('relu4_1')):,})")
-pairs = ContentStylePairs(size=CROP, length=100_000, n_styles=by_mode(quick=32, full=2000), photos=TRAIN_PHOTOS)
-adain_task = AdaINTask(adain_net, style_weight=10.0, lr=by_mode(quick=1e-3, full=1e-4))
-adain_steps = by_mode(quick=120, full=160_000)
+pairs = ContentStylePairs(size=CROP, length=100_000, n_styles=by_mode(quick=32, gpu=2000, full=2000), photos=TRAIN_PHOTOS)
+adain_task = AdaINTask(adain_net, style_weight=10.0, lr=by_mode(quick=1e-3, gpu=5e-4, full=1e-4))
+adain_steps = by_mode(quick=120, gpu=4_000, full=160_000)
 adain_history = Trainer(adain_task, pairs, TrainConfig(steps=adain_steps,
-                                                        batch_size=by_mode(quick=4, full=8), log_every=20)).fit()
+                                                        batch_size=by_mode(quick=4, gpu=8, full=8), log_every=20)).fit()
 print(f"content loss {adain_history.values['G/content'][0]:.3g} -> {adain_history.last('G/content'):.3g}, "
       f"style loss {adain_history.values['G/style'][0]:.3g} -> {adain_history.last('G/style'):.3g}")
 
@@ -381,37 +381,38 @@ AdaINExplorer(shipped_adain, test_photo, style_a, style_b, alpha=0.75, mix=0.5)
 
 # %%
 print(f"paper-size SRResNet: {n_params(SRResNet()):,} parameters; discriminator at 96 px: {n_params(SRDiscriminator(96)):,}")
-HR = by_mode(quick=48, full=96)
+HR = by_mode(quick=48, gpu=96, full=96)
 sr_train = SRCrops(size=HR, length=100_000, seed=0, photos=TRAIN_PHOTOS)
-sr_test = SRCrops(size=HR, length=by_mode(quick=24, full=200), seed=1, photos=("chelsea",))
+sr_test = SRCrops(size=HR, length=by_mode(quick=24, gpu=100, full=200), seed=1, photos=("chelsea",))
 test_batch = {k: v.to(device) for k, v in torch.utils.data.default_collate([sr_test[i] for i in range(len(sr_test))]).items()}
 
 
 
 def make_generator() -> SRResNet:
     """Quick: 16 channels, 3 blocks, plus the bicubic image; full: the paper's SRResNet."""
-    return SRResNet(channels=16, n_blocks=3, bicubic_skip=True) if is_quick() else SRResNet()
+    # GPU mode: the paper's width with half its 16 residual blocks
+    return SRResNet(channels=16, n_blocks=3, bicubic_skip=True) if mode() == "quick" else SRResNet(n_blocks=by_mode(quick=16, gpu=8, full=16))
 
 
 torch.manual_seed(0)
 generators = {"pixel": make_generator().to(device)}
-sr_steps = by_mode(quick=120, full=1_000_000)
-h = Trainer(SRTask(generators["pixel"], "pixel", lr=by_mode(quick=2e-3, full=1e-4)), sr_train,
-            TrainConfig(steps=sr_steps, batch_size=by_mode(quick=8, full=16), log_every=25)).fit()
+sr_steps = by_mode(quick=120, gpu=5_000, full=1_000_000)
+h = Trainer(SRTask(generators["pixel"], "pixel", lr=by_mode(quick=2e-3, gpu=2e-4, full=1e-4)), sr_train,
+            TrainConfig(steps=sr_steps, batch_size=by_mode(quick=8, gpu=16, full=16), log_every=25)).fit()
 print(f"pixel: {sr_steps} steps in {h.seconds:.0f} s, MSE {h.values['G/pixel'][0]:.4f} -> {h.last('G/pixel'):.4f}")
 
-vgg_layer = by_mode(quick="relu2_2", full="relu5_4")  # the paper's best: VGG54
+vgg_layer = by_mode(quick="relu2_2", gpu="relu5_4", full="relu5_4")  # the paper's best: VGG54
 sr_vgg = VGGFeatures(layers=(vgg_layer,), input_range=(-1, 1)).to(device)
 # The paper divides VGG54 features by 12.75 to bring the VGG loss to the scale of the pixel loss;
 # the random relu2_2 features of quick mode are already at that scale.
-vgg_rescale = by_mode(quick=1.0, full=12.75)
-fine_steps = by_mode(quick=50, full=100_000)
+vgg_rescale = by_mode(quick=1.0, gpu=12.75, full=12.75)
+fine_steps = by_mode(quick=50, gpu=2_000, full=100_000)
 for name, loss in [("perceptual", "perceptual"), ("SRGAN", "srgan")]:
     g = make_generator().to(device)
     g.load_state_dict(generators["pixel"].state_dict())  # SRGAN starts from the trained SRResNet
-    disc = SRDiscriminator(HR, channels=by_mode(quick=16, full=64)) if loss == "srgan" else None
-    h = Trainer(SRTask(g, loss, sr_vgg, vgg_layer, disc, size=HR, vgg_rescale=vgg_rescale, lr=by_mode(quick=1e-3, full=1e-4)),
-                sr_train, TrainConfig(steps=fine_steps, batch_size=by_mode(quick=4, full=16), log_every=20, seed=1)).fit()
+    disc = SRDiscriminator(HR, channels=by_mode(quick=16, gpu=64, full=64)) if loss == "srgan" else None
+    h = Trainer(SRTask(g, loss, sr_vgg, vgg_layer, disc, size=HR, vgg_rescale=vgg_rescale, lr=by_mode(quick=1e-3, gpu=1e-4, full=1e-4)),
+                sr_train, TrainConfig(steps=fine_steps, batch_size=by_mode(quick=4, gpu=16, full=16), log_every=20, seed=1)).fit()
     generators[name] = g
     print(f"{name}: {fine_steps} steps in {h.seconds:.0f} s, VGG loss {h.values['G/vgg'][0]:.3g} -> {h.last('G/vgg'):.3g}"
           + (f", adversarial loss {h.values['G/adv'][0]:.3g} -> {h.last('G/adv'):.3g}" if loss == "srgan" else ""))
