@@ -56,7 +56,11 @@ FF_L1_RATIO, FF_PSNR_MARGIN_DB = 0.9, 0.5
 
 @pytest.mark.parametrize("name", ["pconv", "deepfill_v2"])
 def test_shipped_free_form_nets_beat_mean_colour_in_the_holes(name):
-    from course_lib.pretrained.inpainting_specs import deepfill_inpaint, freeform_held_out, pconv_inpaint
+    from course_lib.pretrained.inpainting_specs import (
+        deepfill_inpaint,
+        freeform_held_out,
+        pconv_inpaint,
+    )
 
     net = pretrained.load(name)
     test = freeform_held_out()

@@ -115,3 +115,14 @@ def test_book_builds_html_pages_and_an_index(tmp_path):
     assert "42" in page and "data:image/png;base64" in page
     index = (tmp_path / "book" / "index.html").read_text()
     assert 'href="lectures/98_tiny.html"' in index and "98 · A tiny page" in index
+
+
+def test_readme_lists_each_lab_s_exercises_sizes_and_times_as_the_tool_prints_them():
+    from tools import lab_table
+
+    text = lab_table.table()
+    assert text in (ROOT / "README.md").read_text(), "README's lab table is stale: paste `python -m tools.lab_table`"
+    rows = text.splitlines()[2:]
+    assert len(rows) == 11
+    for row in rows:  # every lab has exercises with a size, a stated time and a measured run
+        assert "`" in row and "about" in row and row.rstrip(" |").endswith(" s")

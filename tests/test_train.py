@@ -333,6 +333,7 @@ def test_cli_paper_preset_uses_bf16_on_an_amx_cpu(monkeypatch, tmp_path, capsys)
 def test_command_lines_are_installed_documented_and_list_recipes_in_one_line_each():
     import argparse
     import importlib
+
     import tomllib
 
     from course_lib.train import cli

@@ -144,7 +144,7 @@ def describe_difference(got: Any, expected: Any, rtol: float = 1e-4, atol: float
         if isinstance(got, torch.Tensor):
             if got.requires_grad or got.numel() != 1:  # a number is asked for: a tensor in a graph keeps it alive
                 return (f"{path} should be a Python number, got a tensor"
-                        + (f" that is part of a graph: return value.item()" if got.numel() == 1
+                        + (" that is part of a graph: return value.item()" if got.numel() == 1
                            else f" of shape {tuple(got.shape)}"))
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):

@@ -7,7 +7,15 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_lib.checks.core import Case, Mismatch, Mistake, all_children, call_student, check_function, run_cases
+from course_lib.checks.core import (
+    Case,
+    Mismatch,
+    Mistake,
+    all_children,
+    call_student,
+    check_function,
+    run_cases,
+)
 from course_lib.receptive_field import LayerSpec, empirical_receptive_field, receptive_field
 
 Layers = Sequence[tuple[int, int, int]]
