@@ -155,3 +155,14 @@ def test_grade_a_folder_end_to_end(tmp_path):
     assert {r["student"]: r["total"] for r in rows}["solution"] == "4" and len(rows) == len(expected)
     feedback = (tmp_path / "out" / "feedback" / "untouched.md").read_text()
     assert "0 / 4 points" in feedback and "not implemented yet" in feedback
+
+
+def test_a_refused_archive_is_one_invalid_submission(tmp_path):
+    from course_lib.grade import find_submissions, run_submission
+
+    bad = tmp_path / "class.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    (sub,) = find_submissions([bad], tmp_path / "work")
+    assert sub.problem and sub.problem.startswith("archive refused")
+    result = run_submission(sub, nbformat.read(LAB, as_version=4), tmp_path / "runs", timeout=10, memory_mb=4096)
+    assert result.status == "invalid" and sum(result.points.values()) == 0 and "archive refused" in result.flags[0]

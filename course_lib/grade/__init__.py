@@ -81,6 +81,7 @@ def load_lab(lab: str | os.PathLike) -> tuple[Path, Any]:
 class Submission:
     name: str  # the student's id in the gradebook (file name without .ipynb, unique)
     path: Path
+    problem: str | None = None  # why it cannot be read at all (e.g. an archive that was refused)
 
 
 def find_submissions(paths: list[str | os.PathLike], workdir: Path) -> list[Submission]:
@@ -93,6 +94,7 @@ def find_submissions(paths: list[str | os.PathLike], workdir: Path) -> list[Subm
     from course_lib.data import safe_extract
 
     files: list[Path] = []
+    problems: dict[Path, str] = {}
     for k, raw in enumerate(paths):
         p = Path(raw)
         if p.is_dir():
@@ -103,7 +105,7 @@ def find_submissions(paths: list[str | os.PathLike], workdir: Path) -> list[Subm
                 safe_extract(p, target)
             except Exception as exc:  # an unsafe or corrupt archive is one invalid row
                 files.append(p)
-                _ARCHIVE_PROBLEMS[str(p)] = f"archive refused: {exc}"
+                problems[p] = f"archive refused: {exc}"
                 continue
             files += sorted(f for f in target.rglob("*") if f.is_file() and not _hidden(f.relative_to(target)))
         elif p.is_file():
@@ -115,11 +117,8 @@ def find_submissions(paths: list[str | os.PathLike], workdir: Path) -> list[Subm
     for f in files:
         base = re.sub(r"[^A-Za-z0-9_.-]+", "_", f.stem if f.suffix == ".ipynb" else f.name)[:80] or "submission"
         seen[base] = seen.get(base, 0) + 1
-        out.append(Submission(base if seen[base] == 1 else f"{base}_{seen[base]}", f))
+        out.append(Submission(base if seen[base] == 1 else f"{base}_{seen[base]}", f, problems.get(f)))
     return out
-
-
-_ARCHIVE_PROBLEMS: dict[str, str] = {}
 
 
 def _hidden(rel: Path) -> bool:
@@ -130,8 +129,6 @@ def read_submission(path: Path) -> Any:
     """The notebook in ``path``, or :class:`InvalidSubmission` saying what is wrong with it."""
     import nbformat
 
-    if str(path) in _ARCHIVE_PROBLEMS:
-        raise InvalidSubmission(_ARCHIVE_PROBLEMS[str(path)])
     if path.suffix.lower() != ".ipynb":
         raise InvalidSubmission(f"not a notebook (.ipynb): {path.name}")
     size = path.stat().st_size
@@ -204,7 +201,7 @@ def static_flags(role_id: str, source: str, template: str) -> list[str]:
                 flags.append(f"{role_id}: uses the grader's {base}.{attr}")
             elif base == "course_lib" and attr not in ("setup", "by_mode", "is_quick", "mode"):
                 flags.append(f"{role_id}: uses course_lib.{attr}")
-            elif base == "os" and attr in ("system", "popen", "fork", "kill") or attr.startswith("exec") and base == "os":
+            elif base == "os" and (attr in ("system", "popen", "fork", "kill") or attr.startswith("exec")):
                 flags.append(f"{role_id}: calls os.{attr}")
         targets = []
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
@@ -292,6 +289,8 @@ def run_submission(sub: Submission, lab_nb: Any, workdir: Path, timeout: float, 
     zero = {r.grade_id: 0.0 for r in lab_roles}
     start = time.perf_counter()
     try:
+        if sub.problem:
+            raise InvalidSubmission(sub.problem)
         prepared = prepare(lab_nb, read_submission(sub.path))
     except InvalidSubmission as exc:
         return Result(sub.name, "invalid", zero, {}, [str(exc)], [], 0.0)
@@ -319,7 +318,8 @@ def run_submission(sub: Submission, lab_nb: Any, workdir: Path, timeout: float, 
         memory |= _is_memory_error(rec)
         if rec.get("tampered"):
             tampered.append(f"before {rec['id']}: replaced {', '.join(rec['tampered'])} (put back)")
-        if "Network" in rec.get("error", "") or "network" in rec.get("message", "").lower() and "refused" in rec.get("message", ""):
+        message = rec.get("message", "")
+        if "Network" in rec.get("error", "") or ("network" in message.lower() and "refused" in message):
             flags.append(f"{rec['id']}: tried to use the network (blocked)")
         if rec["role"] == "check":
             points[rec["id"]] = check_points[rec["id"]] if rec["ok"] else 0.0
@@ -398,7 +398,6 @@ def grade(lab: str | os.PathLike, submissions: list[str | os.PathLike], out: str
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(one, subs))
-        _ARCHIVE_PROBLEMS.clear()
     book = write_gradebook(results, lab_nb, out)
     if progress:
         print(f"wrote {book} and {len(results)} feedback files in {out / 'feedback'}")

@@ -68,7 +68,7 @@ def run(job: dict[str, Any]) -> None:
     saved: dict[str, dict[str, Any]] | None = None
     with open(job["results"], "a", encoding="utf-8") as log:
         for cell in job["cells"]:
-            if cell["role"] in ("answer",) and saved is None:
+            if cell["role"] == "answer" and saved is None:
                 saved = snapshot()  # the graders as the lab's set-up loaded them
             record: dict[str, Any] = {"id": cell["id"], "role": cell["role"]}
             if cell["role"] == "check":
