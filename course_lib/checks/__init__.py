@@ -1,6 +1,7 @@
 """Lab graders. ``course_lib.checks.labNN`` holds the checks of lab NN; the framework is in ``core``."""
 
 from course_lib.checks.core import (
+    Bar,
     Case,
     CheckFailure,
     Hints,
@@ -10,6 +11,7 @@ from course_lib.checks.core import (
     all_children,
     call_student,
     check_answer,
+    check_outcome,
     check_function,
     describe_difference,
     executed_layers,
@@ -17,5 +19,5 @@ from course_lib.checks.core import (
     run_cases,
 )
 
-__all__ = ["Case", "CheckFailure", "Hints", "Mismatch", "Mistake", "StudentError", "all_children", "call_student",
-           "check_answer", "check_function", "describe_difference", "executed_layers", "make_hint", "run_cases"]
+__all__ = ["Bar", "Case", "CheckFailure", "Hints", "Mismatch", "Mistake", "StudentError", "all_children", "call_student",
+           "check_answer", "check_outcome", "check_function", "describe_difference", "executed_layers", "make_hint", "run_cases"]

@@ -30,6 +30,7 @@ import dataclasses
 import difflib
 import inspect
 import math
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -663,3 +664,76 @@ def check_answer(
         raise Mismatch(f"{value!r} is not right. {explain}".strip())
 
     run_cases(exercise, [("your answer", run)])
+
+
+# ----------------------------------------------------------------------------- outcome checks
+@dataclass(frozen=True)
+class Bar:
+    """A score the student's trained model must beat on the held-out data.
+
+    ``value`` is measured by the grader on the same held-out data (a trivial baseline such as the
+    mean training image, or the untrained network), never copied from an earlier run; ``margin``
+    (in the metric's units) is how much better the student must be, chosen from the reference
+    solution's scores over several seeds so that a correct solution always clears it.
+    """
+
+    name: str
+    value: float
+    margin: float = 0.0
+
+
+def check_outcome(
+    exercise: str,
+    train_and_score: Callable[[], tuple[Any, float]],
+    bars: Callable[[], Sequence[Bar]],
+    *,
+    metric: str,
+    lower_is_better: bool = True,
+    reference: str = "",
+    advice: str = ("the pieces run, but do not train into a working model: check which optimizer "
+                   "steps which network, the order of the updates and the loss weights"),
+) -> Any:
+    """Grade an assemble-and-train exercise by what the training achieved, not by its code.
+
+    ``train_and_score()`` runs the student's training function (through :func:`call_student`) on
+    the grader's data and seed and returns ``(result, score)``: whatever the lab shows next (a
+    trained network) and its metric on held-out data. ``bars()`` measures the scores to beat.
+    One case checks that training ran and gave a finite score, then one case per bar. Returns
+    ``result`` when every case passes (so the notebook can show it); raises :class:`CheckFailure`
+    otherwise. ``reference`` says what the reference solution scored over seeds (printed);
+    ``advice`` ends the message of a bar that was not beaten (what usually goes wrong).
+    """
+    state: dict[str, Any] = {}
+    better = "below" if lower_is_better else "above"
+
+    def trains() -> None:
+        start = time.perf_counter()
+        result, score = train_and_score()
+        seconds = time.perf_counter() - start
+        score = float(score)
+        if not math.isfinite(score):
+            raise Mismatch(f"training ended with a held-out {metric} of {score}: it diverged "
+                           "(a sign error in a loss, or a learning rate far too high)")
+        state.update(result=result, score=score)
+        print(f"    your training took {seconds:.0f} s; held-out {metric}: {score:.4f}"
+              + (f" (the reference solution: {reference})" if reference else ""))
+
+    def beats(bar: Bar) -> Callable[[], None]:
+        def run() -> None:
+            if "score" not in state:
+                raise Mismatch("no score: the training above did not finish")
+            score = state["score"]
+            need = bar.value - bar.margin if lower_is_better else bar.value + bar.margin
+            ok = score < need if lower_is_better else score > need
+            if not ok:
+                raise Mismatch(
+                    f"held-out {metric} {score:.4f} should be {better} {need:.4f} ({bar.name} scores "
+                    f"{bar.value:.4f}; a correct solution beats it by more than {bar.margin:g}): {advice}"
+                )
+        return run
+
+    cases: list[tuple[str, Callable[[], None]]] = [("your training runs and gives a finite score", trains)]
+    measured = list(bars()) if callable(bars) else list(bars)
+    cases += [(f"beats {bar.name} ({metric} {bar.value:.4f}, margin {bar.margin:g})", beats(bar)) for bar in measured]
+    run_cases(exercise, cases)
+    return state["result"]
