@@ -13,9 +13,9 @@
 # 1. `skip_forward(block, x)`: the forward pass of one level of the U-Net generator;
 # 2. `patchgan(in_channels, ndf, n_layers)`: the 70x70 PatchGAN discriminator;
 # 3. `d_loss(D, x, y, fake)`: the discriminator's loss on real and fake *pairs*;
-# 4. `g_loss(D, x, y, fake, lambda_l1)`: the generator's loss, cGAN + lambda_L1 * L1.
-#
-# Then your pieces train a small pix2pix on procedural facades.
+# 4. `g_loss(D, x, y, fake, lambda_l1)`: the generator's loss, cGAN + lambda_L1 * L1;
+# 5. `train_pix2pix(pairs, steps, batch_size, seed)`: your four pieces in one training loop,
+#    graded by how well the trained generator draws held-out facades.
 #
 # **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
 # Replace that line with your code, run the cell, then run the check cell below it. The check
@@ -27,7 +27,7 @@
 # run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
 # the code. The error of an unwritten exercise only says where the hints are.
 #
-# **Time:** about an hour; everything runs in about a minute on a laptop CPU.
+# **Time:** about an hour and a half; everything runs in about a minute on a laptop CPU.
 
 # %%
 # Set-up: on Colab, install course_lib from the course repository (torch is already there).
@@ -47,10 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib import by_mode, metrics
+from course_lib import metrics
 from course_lib.checks import lab04
-from course_lib.data.paired import InMemory, ProceduralFacades
-from course_lib.train import Phase, TrainConfig, Trainer, TrainingTask
 from course_lib.translation.pix2pix import UnetGenerator, UnetSkipBlock, translate
 from course_lib.viz import show_rows
 
@@ -200,52 +198,76 @@ def g_loss(D: nn.Module, x: torch.Tensor, y: torch.Tensor, fake: torch.Tensor,
 lab04.check_g_loss(g_loss)
 
 # %% [markdown]
-# ## Putting it together: your pix2pix learns facades
+# ## Exercise 5 · Put it together: train your pix2pix
 #
-# A `TrainingTask` made of your pieces: a small U-Net (your skip blocks), your PatchGAN, your
-# two losses, Adam with lr 2e-4 and betas (0.5, 0.999), and the course's `Trainer`. The data are
-# the course's procedural "labels -> facade" pairs at 32x32 (lecture 04 uses 64x64). We compare
-# with the trivial baseline that predicts the mean training facade.
+# Now assemble your four pieces into a whole pix2pix and train it, with a plain PyTorch loop
+# (no library trainer). `train_pix2pix(pairs, steps, batch_size, seed)` gets the training pairs
+# as two tensors, `pairs["input"]` (label maps) and `pairs["target"]` (facades), both
+# (N, 3, 32, 32) in [-1, 1], and returns the trained generator. Build:
+#
+# * **G**: `UnetGenerator(3, 3, num_downs=5, ngf=16)` with *your* skip forward in every level
+#   (`use_my_skips(G)` below does that); **D**: *your* `patchgan(6, 16, 2)` (its 34x34 patches
+#   cover about the whole 32x32 image);
+# * one Adam optimizer per network, lr 2e-4, betas (0.5, 0.999) (Isola et al., 2017, sec. 3.3);
+# * `steps` iterations, each on `batch_size` pairs drawn at random: `fake = G(x)`, then **D's update
+#   with your `d_loss`**, then **G's update with your `g_loss`**. Zero each optimizer's gradients
+#   before its backward pass. Call `torch.manual_seed(seed)` first, so that a run can be repeated.
+#
+# The check trains your function on 400 procedural facades for 300 iterations (about 15-30 s)
+# and measures the L1 error on 64 held-out facades. It passes when your generator clearly beats
+# the trivial answer "always draw the mean training facade"; the reference solution's scores over
+# five seeds are printed next to yours. Held-out data means the check cannot be passed by
+# memorising the training pairs.
 
 # %%
-class MyPix2Pix(TrainingTask):
-    def __init__(self, ngf: int = 16) -> None:
-        super().__init__()
-        self.G = UnetGenerator(3, 3, num_downs=5, ngf=ngf)
-        for module in self.G.modules():
-            if isinstance(module, UnetSkipBlock):
-                module.__class__ = MySkipBlock
-        self.D = patchgan(6, ngf, 2)  # 34x34 patches: about the whole 32x32 image
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"D": torch.optim.Adam(self.D.parameters(), 2e-4, betas=(0.5, 0.999)),
-                "G": torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))}
-
-    def forward_step(self, batch: dict, phase: Phase) -> dict:
-        return {"fake": self.G(batch["input"])}
-
-    def update_loss(self, name: str, batch: dict, out: dict, phase: Phase) -> dict:
-        x, y, fake = batch["input"], batch["target"], out["fake"]
-        if name == "D":
-            return {"loss": d_loss(self.D, x, y, fake)}
-        return {"loss": g_loss(self.D, x, y, fake), "l1": F.l1_loss(fake, y)}
+def use_my_skips(G: UnetGenerator) -> UnetGenerator:
+    """Make every level of ``G`` run your ``skip_forward``."""
+    for module in G.modules():
+        if isinstance(module, UnetSkipBlock):
+            module.__class__ = MySkipBlock
+    return G
 
 
-size, steps = by_mode(quick=(32, 300), full=(64, 2000))
-train = InMemory(ProceduralFacades(400, size, seed=0), mirror=True)
-test = InMemory(ProceduralFacades(16, size, seed=1))
-torch.manual_seed(0)
-mine = MyPix2Pix()
-history = Trainer(mine, train, TrainConfig(steps=steps, batch_size=4, lr_decay_start=steps // 2, log_every=50)).fit()
-x, y = test.tensors["input"], test.tensors["target"]
-fake = translate(mine.G, x)  # pix2pix's test protocol: dropout on, batch statistics
-baseline = train.tensors["target"].mean(0, keepdim=True).expand_as(y)
-for name, pred in {"mean training facade": baseline, "your pix2pix": fake}.items():
+def train_pix2pix(pairs: dict[str, torch.Tensor], steps: int, batch_size: int, seed: int) -> nn.Module:
+    """Train pix2pix on pairs["input"] -> pairs["target"] ((N, 3, 32, 32) in [-1, 1]); return G."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    G = use_my_skips(UnetGenerator(3, 3, num_downs=5, ngf=16))
+    D = patchgan(6, 16, 2)
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    inputs, targets = pairs["input"], pairs["target"]
+    for _ in range(steps):
+        index = torch.randint(len(inputs), (batch_size,))
+        x, y = inputs[index], targets[index]
+        fake = G(x)
+        opt_D.zero_grad()
+        d_loss(D, x, y, fake).backward()  # d_loss detaches fake: G is not touched here
+        opt_D.step()
+        opt_G.zero_grad()
+        g_loss(D, x, y, fake).backward()  # a fresh score from the updated D
+        opt_G.step()
+    return G
+    ### END SOLUTION
+
+
+# %%
+G = lab04.check_train_pix2pix(train_pix2pix)
+
+# %% [markdown]
+# Your generator on held-out label maps, next to the mean training facade (the baseline it had to
+# beat) and the true facades:
+
+# %%
+train_pairs, test_pairs = lab04.facade_data()
+x, y = test_pairs["input"][:8], test_pairs["target"][:8]
+with torch.no_grad():
+    fake = translate(G, x)  # pix2pix's test protocol: dropout on, batch statistics
+mean_facade = train_pairs["target"].mean(0, keepdim=True).expand_as(y)
+for name, pred in {"mean training facade": mean_facade, "your pix2pix": fake}.items():
     print(f"{name:<22} L1 {metrics.l1(pred, y).mean():.3f}   PSNR {metrics.psnr(pred, y, (-1, 1)).mean():5.2f} dB")
-assert metrics.l1(fake, y).mean() < metrics.l1(baseline, y).mean()
-
-# %%
-fig = show_rows({"labels": x[:8], "your pix2pix": fake[:8], "target": y[:8]}, value_range=(-1, 1))
+fig = show_rows({"labels": x, "your pix2pix": fake, "mean facade": mean_facade, "target": y},
+                value_range=(-1, 1))
 
 # %% [markdown]
 # ## Questions
@@ -283,3 +305,19 @@ def question_1() -> str:
 
 # %%
 lab04.check_question_1(question_1)
+
+# %% [markdown]
+# **Graded part (question 2).** In the U-Net 256 of exercise 1 (`ngf=64`), how many channels
+# enter the outermost block's decoder (`block.up`, whose transposed convolution outputs the
+# 3-channel image)? Return the number from `question_2()` (you may count them on `unet`).
+
+# %%
+def question_2() -> int:
+    """The number of input channels of the outermost block's up-convolution."""
+    ### BEGIN SOLUTION
+    return 128  # the inner levels return cat(64 skipped, 64 decoded) channels
+    ### END SOLUTION
+
+
+# %%
+lab04.check_question_2(question_2)

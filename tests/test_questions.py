@@ -110,3 +110,40 @@ def test_answers_of_the_wrong_kind_are_named():
     check_answer("q", torch.tensor(6), expected=6)  # a one-element tensor is a number
     with pytest.raises(CheckFailure, match="4 is not right. The field"):
         check_answer("q", 4, expected=6, explain="The field must reach 32 pixels.")
+
+
+# ----------------------------------------------------------------------------- second questions
+def _outermost_decoder_channels() -> int:
+    """Lab 04, measured on the library's U-Net 256: input channels of the outermost up-convolution."""
+    from course_lib.translation.pix2pix import UnetGenerator
+
+    up = UnetGenerator(3, 3, num_downs=8, ngf=64).model.up
+    return next(m.in_channels for m in up.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+
+
+# lab -> (a right answer, [(a plausible wrong answer, words its message must contain), ...])
+QUESTIONS_2 = {
+    "04": (_outermost_decoder_channels, [(64, "second level"), (131, "does not concatenate the image"),
+                                         (3, "outputs")]),
+}
+
+
+def test_every_second_question_has_a_graded_part():
+    for py in sources(LABS):
+        nn = py.name[:2]
+        if "question_2" in py.read_text():
+            assert f"lab{nn}.check_question_2(question_2)" in py.read_text(), py.name
+            assert nn in QUESTIONS_2, f"{py.name}: add its second graded question to this test"
+
+
+@pytest.mark.parametrize("nn", sorted(QUESTIONS_2))
+def test_second_questions_pass_the_right_answer_and_name_wrong_ones(nn):
+    check = importlib.import_module(f"course_lib.checks.lab{nn}").check_question_2
+    right, wrongs = QUESTIONS_2[nn]
+    check(right())
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        check(stub)
+    for wrong, message in wrongs:
+        with pytest.raises(CheckFailure, match="question_2 is not right yet") as info:
+            check(lambda w=wrong: w)
+        assert message in str(info.value)

@@ -9,12 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.checks.core import (
+    Bar,
     Case,
     Mismatch,
     Mistake,
     StudentError,
     call_student,
     check_function,
+    check_outcome,
     describe_difference,
     executed_layers,
     run_cases,
@@ -378,6 +380,93 @@ def check_g_loss(student_fn: Callable[..., torch.Tensor]) -> None:
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
 from course_lib.checks.core import make_hint  # noqa: E402  (kept apart from the checks above)
 
+# ----------------------------------------------------------------------------- exercise 5
+#: the grader's budget: 400 training pairs at 32x32, 300 updates of batch 4 (about 30 s on one CPU core)
+TRAIN_PAIRS, TEST_PAIRS, SIZE, STEPS, BATCH = 400, 64, 32, 300, 4
+#: how much lower than the mean training facade's L1 a working pix2pix must get. Measured with
+#: reference_train_pix2pix: seeds 0-4 reach L1 0.316-0.332 where the mean facade scores
+#: 0.391-0.412 (margins 0.073-0.082); broken loops (tests/test_lab04_checks.py), seed 0: G never
+#: stepped 0.435, input and target swapped 0.623.
+L1_MARGIN = 0.04
+
+
+class _ReferenceSkipBlock(UnetSkipBlock):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return reference_skip_forward(self, x)
+
+
+def reference_train_pix2pix(pairs: dict[str, torch.Tensor], steps: int, batch_size: int, seed: int,
+                            *, step_G: bool = True) -> nn.Module:
+    """The reference of exercise 5, from the reference pieces; ``step_G=False`` is a named mistake (for tests)."""
+    from course_lib.translation.pix2pix import UnetGenerator
+
+    torch.manual_seed(seed)
+    G = UnetGenerator(3, 3, num_downs=5, ngf=16)
+    for module in G.modules():
+        if isinstance(module, UnetSkipBlock):
+            module.__class__ = _ReferenceSkipBlock
+    D = reference_patchgan(6, 16, 2)
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    inputs, targets = pairs["input"], pairs["target"]
+    for _ in range(steps):
+        index = torch.randint(len(inputs), (batch_size,))
+        x, y = inputs[index], targets[index]
+        fake = G(x)
+        opt_D.zero_grad()
+        reference_d_loss(D, x, y, fake).backward()
+        opt_D.step()
+        opt_G.zero_grad()
+        reference_g_loss(D, x, y, fake).backward()
+        if step_G:
+            opt_G.step()
+    return G
+
+
+def facade_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The grader's training pairs and held-out pairs: ``{"input", "target"}`` (N, 3, 32, 32) in [-1, 1]."""
+    from course_lib.data.paired import InMemory, ProceduralFacades
+
+    train = InMemory(ProceduralFacades(TRAIN_PAIRS, SIZE, seed=seed)).tensors
+    test = InMemory(ProceduralFacades(TEST_PAIRS, SIZE, seed=seed + 1000)).tensors
+    return train, test
+
+
+def check_train_pix2pix(student_fn: Callable[..., nn.Module], seed: int = 0) -> nn.Module:
+    """Train with ``student_fn(pairs, steps, batch_size, seed) -> G``; grade G's held-out L1.
+
+    Returns the student's trained generator. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib import metrics
+    from course_lib.translation.pix2pix import translate
+
+    train, test = facade_data(seed)
+    x, y = test["input"], test["target"]
+
+    def train_and_score() -> tuple[nn.Module, float]:
+        G = call_student(student_fn, {k: v.clone() for k, v in train.items()}, STEPS, BATCH, seed)
+        if not isinstance(G, nn.Module):
+            raise Mismatch(f"train_pix2pix should return the generator (an nn.Module), got {type(G).__name__}")
+        with torch.no_grad():
+            fake = translate(G, x)  # pix2pix's test protocol: dropout on, batch statistics
+        if fake.shape != y.shape:
+            raise Mismatch(f"the returned generator maps (N, 3, 32, 32) labels to {tuple(fake.shape)}, "
+                           f"expected {tuple(y.shape)}")
+        return G, metrics.l1(fake, y).mean().item()
+
+    def bars() -> list[Bar]:
+        mean_facade = train["target"].mean(0, keepdim=True).expand_as(y)
+        return [Bar("the mean training facade", metrics.l1(mean_facade, y).mean().item(), L1_MARGIN)]
+
+    return check_outcome(
+        "train_pix2pix", train_and_score, bars, metric="L1", lower_is_better=True,
+        reference="L1 0.316-0.332 over seeds 0-4",
+        advice="check that G is trained on (labels -> facade), that both optimizers step their own "
+               "network every iteration (D first, then G on a fresh score of the updated D), and "
+               "that gradients are zeroed before each backward pass",
+    )
+
+
 HINTS: dict[str, tuple[str, str, str]] = {
     'skip_forward': (
         'A U-Net level passes its input down and back up through the inner levels, then hands the '
@@ -413,6 +502,17 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'one call of D on torch.cat([x, fake], 1), target ones; plus lambda_l1 * F.l1_loss(fake, '
         'y)',
     ),
+    'train_pix2pix': (
+        'One iteration of pix2pix: generate, then improve D on a real and a fake pair, then improve G'
+        ' against the updated D. Each network has its own optimizer, and each update starts from '
+        'zeroed gradients.',
+        'Build G (use_my_skips on the U-Net) and D = patchgan(6, 16, 2); Adam(lr=2e-4, betas=(0.5, '
+        '0.999)) for each. Per step: draw batch_size random indices, x = pairs["input"][i], y = '
+        'pairs["target"][i]; fake = G(x); D: zero_grad, d_loss(...).backward(), step; G: zero_grad,'
+        ' g_loss(...).backward(), step. Return G.',
+        'index = torch.randint(len(inputs), (batch_size,)); fake = G(x); opt_D.zero_grad(); d_loss(D,'
+        ' x, y, fake).backward(); opt_D.step(); then the same with opt_G and g_loss',
+    ),
 }
 hint = make_hint("lab04", HINTS)
 
@@ -432,4 +532,20 @@ def check_question_1(answer: object) -> None:
             "C": "the L1 term compares G(x) with the photo y that belongs to x, so it still ties the "
                  "output to the input",
         },
+    )
+
+
+def check_question_2(answer: object) -> None:
+    """Input channels of the outermost up-convolution of U-Net 256 with ngf=64 (128: 64 skipped + 64 decoded)."""
+    check_answer(
+        "question_2", answer, expected=128,
+        wrong={
+            64: "that is what the second level decodes; its skip connection adds the 64 channels it "
+                "received, so the outermost decoder gets both",
+            131: "the outermost block does not concatenate the image: its input x (3 channels) only "
+                 "goes down; count what its inner level returns",
+            3: "3 is what the outermost up-convolution outputs (the image), not what it takes in",
+        },
+        explain="the inner level returns torch.cat([x, y], 1): its own input plus what it decoded. "
+                "Print the in_channels of unet.model.up's ConvTranspose2d to check.",
     )
