@@ -409,3 +409,29 @@ def test_sr_and_cin_constructor_and_input_errors():
         cin.ConditionalInstanceNorm2d(3, n_styles=0)
     with pytest.raises(ValueError, match=r"expected \(N, 3, H, W\) features"):
         cin.ConditionalInstanceNorm2d(3, n_styles=2)(torch.rand(3, 4, 4), 0)
+
+
+def test_image_optimisation_shows_a_progress_bar_unless_turned_off(monkeypatch, capsys):
+    from course_lib.style.gatys import optimise_image
+    from course_lib.train import loop
+
+    bars = []
+
+    def recording_bar(*args, **kwargs):
+        bars.append(real_bar(*args, **kwargs))
+        return bars[-1]
+
+    real_bar = loop.progress_bar
+    monkeypatch.setattr(loop, "progress_bar", recording_bar)
+    target = torch.full((1, 3, 8, 8), 0.25)
+    loss = lambda x: {"total": ((x - target) ** 2).mean()}  # noqa: E731
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    for optimizer in ("adam", "lbfgs"):
+        optimise_image(loss, torch.full_like(target, 0.5), 12, optimizer)
+        assert bars[-1].n == bars[-1].total == 12  # (a closed bar reports disable=True, so not checked)
+        assert f"image optimisation ({optimizer})" in capsys.readouterr().err
+    optimise_image(loss, torch.full_like(target, 0.5), 12, "adam", progress=False)
+    assert "image optimisation" not in capsys.readouterr().err
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    optimise_image(loss, torch.full_like(target, 0.5), 12, "adam")
+    assert "image optimisation" not in capsys.readouterr().err

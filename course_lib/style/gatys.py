@@ -75,6 +75,7 @@ def optimise_image(
     evaluations: int,
     optimizer: str = "lbfgs",
     lr: float | None = None,
+    progress: bool = True,
 ) -> OptimisationResult:
     """Minimise ``loss_fn(image)["total"]`` over the pixels of ``image``, starting from ``init``.
 
@@ -89,13 +90,15 @@ def optimise_image(
     for pixels in [0, 1]) or L-BFGS's (default 1, its natural scale). Every evaluation's loss
     terms are recorded in ``history``; the last entry is the loss of the returned image.
     ``evaluations`` is exact for Adam; L-BFGS stops at the first step boundary after it, so it may
-    overrun by part of one line search.
+    overrun by part of one line search. ``progress`` shows a bar of the evaluations (a widget in
+    Jupyter; ``TQDM_DISABLE=1`` turns it off everywhere, as in the course's tests).
     """
     if optimizer not in ("lbfgs", "adam"):
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     if not isinstance(evaluations, int) or evaluations < 1:
         raise ValueError(f"evaluations must be a positive int, got {evaluations!r}")
     from course_lib.train import estimate
+    from course_lib.train.loop import progress_bar
 
     if estimate.active() and not estimate.counting():
         # `make estimate`: two counted evaluations stand for the planned ones
@@ -111,6 +114,7 @@ def optimise_image(
     history: dict[str, list[float]] = {}
     count = 0
     t0 = time.perf_counter()
+    bar = progress_bar(evaluations, desc=f"image optimisation ({optimizer})", enabled=progress)
 
     def closure() -> torch.Tensor:
         nonlocal count
@@ -121,7 +125,12 @@ def optimise_image(
         for k, v in terms.items():
             history.setdefault(k, []).append(float(v.detach()))
         if not math.isfinite(history["total"][-1]):
+            bar.close()
             raise FloatingPointError("the loss became NaN/inf: lower the learning rate or the loss weights")
+        if count <= evaluations:  # L-BFGS may overrun by part of a line search
+            bar.update(1)
+        if count % 10 == 0:
+            bar.set_postfix(loss=f"{history['total'][-1]:.3g}", refresh=False)
         return terms["total"]
 
     if optimizer == "adam":
@@ -141,6 +150,7 @@ def optimise_image(
                 group["max_iter"] = min(20, left)
                 group["max_eval"] = min(25, left)
             opt.step(closure)
+    bar.close()
     with torch.no_grad():
         image = to_image(param).clamp(0, 1)
         for k, v in loss_fn(image).items():  # the loss of the image we return (Adam's last step moved it)
