@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -351,3 +352,30 @@ def test_command_lines_are_installed_documented_and_list_recipes_in_one_line_eac
     assert len(lines) == len(cli.RECIPES) and all(" lecture " in line for line in lines)
     assert set(cli.ABOUT) == set(cli.RECIPES), "every recipe needs its one-line description in cli.ABOUT"
     assert (Path(cli.__file__).parents[1] / "py.typed").is_file()
+
+
+def test_cli_tensorboard_log_holds_the_history_numbers(tmp_path, capsys):
+    pytest.importorskip("tensorboard", reason="tensorboard is in the dev extra; `pip install tensorboard`")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from course_lib.train import cli
+
+    out = tmp_path / "run"
+    assert cli.main(["tinygan", "--steps", "8", "--batch-size", "4", "--log-every", "2", "--out", str(out),
+                     "--tensorboard"]) == 0
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    for name in ("G/loss", "D/loss"):
+        logged = [(e.step, e.value) for e in events.Scalars(name)]
+        expected = [(int(r["step"]), float(r["value"])) for r in rows if r["key"] == name]
+        assert [s for s, _ in logged] == [s for s, _ in expected] == [2, 4, 6, 8]
+        assert [v for _, v in logged] == pytest.approx([v for _, v in expected], rel=1e-5)
+
+
+def test_cli_tensorboard_without_the_package_says_how_to_install_it(tmp_path, monkeypatch):
+    from course_lib.train import cli
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    with pytest.raises(SystemExit, match="pip install tensorboard"):
+        cli.main(["tinygan", "--steps", "2", "--out", str(tmp_path / "run"), "--tensorboard"])

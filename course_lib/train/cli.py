@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if it exists")
     parser.add_argument("--force", action="store_true",
                         help="delete the run in OUT (checkpoint, history, samples) and start over")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also log the losses for TensorBoard into OUT/tensorboard (needs `pip install "
+                             "tensorboard`; watch with `tensorboard --logdir OUT`)")
     parser.add_argument("--sync-bn", action="store_true", help="under torchrun: share batch-norm statistics across GPUs")
     return parser
 
@@ -285,6 +288,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     trainer.run_info = {"model": args.model, "preset": args.preset, "data": args.data or "(recipe default)",
                         "items": _item_shapes(recipe.data)}
     say = print if trainer.dist.is_main else (lambda *a, **k: None)
+    board = None
+    if args.tensorboard and trainer.dist.is_main:
+        from course_lib.train.tensorboard_log import TensorBoardLog
+
+        try:
+            board = TensorBoardLog(out / "tensorboard")
+        except ImportError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        trainer.log_hooks.append(board)
     say(f"{args.model} ({args.preset}): {recipe.description}")
     say(f"{trainer.total_steps} steps, batch {config.batch_size} x {trainer.dist.world_size} process(es), "
         f"precision {trainer.precision.name}, seed {config.seed}, device {trainer.device}, run folder {out}")
@@ -308,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CheckpointError, CheckpointWriteError, FloatingPointError) as exc:
         # Known failures with a message that says what to do: no traceback needed.
         raise SystemExit(f"error: {exc}") from None
+    finally:
+        if board is not None:
+            board.close()
     if trainer.dist.is_main:
         _save_samples(trainer, out)
         _save_history(trainer, out)

@@ -304,6 +304,9 @@ class Trainer:
         #: Extra settings a resumed run must share with the checkpoint (the command line adds the
         #: recipe name, preset, --data, ...); see :meth:`settings`.
         self.run_info: dict[str, Any] = {}
+        #: Called on the main process at every log point with ``(step, {loss name: mean})``, after
+        #: the history is updated (the command line's ``--tensorboard`` adds one).
+        self.log_hooks: list[Callable[[int, dict[str, float]], None]] = []
         # Loss sums since the last log point, on the device (no host sync per step). They are part
         # of the checkpoint, so a resumed run logs exactly what an uninterrupted one does.
         self._sums: dict[str, torch.Tensor] = {}
@@ -690,3 +693,6 @@ class Trainer:
             self.history.value_steps.setdefault(k, []).append(self.step)
         if bar is not None:
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(means.items())[:4]}, refresh=False)
+        if self.dist.is_main:
+            for hook in self.log_hooks:
+                hook(self.step, means)
