@@ -137,9 +137,8 @@ def _unique_search_term(html: Path) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory):
     try:
-        import sphinx  # noqa: F401
-
         import myst_nb  # noqa: F401
+        import sphinx  # noqa: F401
         import sphinx_book_theme  # noqa: F401
         has_sphinx = True
     except ImportError:
