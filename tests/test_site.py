@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 from functools import partial
@@ -51,6 +52,17 @@ def _chromium() -> str | None:
 
 
 # --------------------------------------------------------------------------- without a browser
+def test_missing_tools_skip_on_a_laptop_and_fail_under_ci(monkeypatch):
+    me = sys.modules[__name__]
+    me._require(True, "nothing missing")  # no effect
+    monkeypatch.setattr(me, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="browser test skipped: no Chromium"):
+        me._require(False, "no Chromium")
+    monkeypatch.setattr(me, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true but no Chromium"):
+        me._require(False, "no Chromium")
+
+
 def test_landing_page_is_the_readme_course_map_with_pages_instead_of_badges():
     readme = (ROOT / "README.md").read_text()
     page = site.index_page(readme)
