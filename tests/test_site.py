@@ -203,6 +203,7 @@ def test_site_in_chromium(built_site):
 
             context.route("**/*", route)
             page = context.new_page()
+            page.set_default_timeout(90_000)  # a loaded 2-core machine typesets slowly
             page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
             page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
             page.on("response", lambda r: r.status >= 400 and errors.append(f"HTTP {r.status} {r.url}"))
@@ -265,7 +266,7 @@ def test_site_in_chromium(built_site):
             page.locator("#pst-search-dialog input[name='q']").fill(word)
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r".*/search\.html\?q=.*"))
-            page.wait_for_selector("#search-results ul.search li a", timeout=30_000)
+            page.wait_for_selector("#search-results ul.search li a")
             results = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
             pages = {urlparse(h).path for h in results}
             assert pages == {f"/{doc}.html"}, (word, results)
