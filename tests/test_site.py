@@ -41,7 +41,8 @@ def _require(ok: bool, reason: str) -> None:
     if ok:
         return
     if IN_CI:
-        pytest.fail(f"CI=true but {reason}: .ci/run and `make test` install it", pytrace=False)
+        pytest.fail(f"CI=true but {reason}: CI must run the browser test (.ci/run installs Chromium, "
+                    "`make test` the site extra and MathJax)", pytrace=False)
     pytest.skip(f"browser test skipped: {reason}")
 
 
@@ -100,6 +101,23 @@ def test_widget_outputs_become_snapshots_of_their_saved_state():
     assert "opacity = 0.6" in outputs[1]["data"]["text/markdown"]
     assert "widgets" not in nb["metadata"]
     assert site.snapshot_widgets(nb) == 0  # nothing left to replace
+
+
+def test_markdown_links_stay_offline_and_repository_files_link_to_github():
+    url = site.repository_url()
+    cell = {"cell_type": "markdown", "source": [
+        "# 99 · T\n", "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://x/y.ipynb)\n",
+        "See [the lab](../labs/01_receptive_fields_lab.ipynb), [the code](../course_lib/widgets.py), ",
+        "[a section](#top), [gone](../no_such_file.py) and [the web](https://example.org)."]}
+    nb = {"cells": [cell, {"cell_type": "code", "source": "x = a[0](b)", "outputs": []}]}
+    assert site.offline_markdown(nb, "lectures") == 1
+    text = cell["source"]
+    assert "[Open In Colab](https://x/y.ipynb)" in text and "badge.svg" not in text
+    assert "[the lab](../labs/01_receptive_fields_lab.ipynb)" in text  # a page of the site: MyST resolves it
+    assert f"[the code]({url}/blob/main/course_lib/widgets.py)" in text
+    assert "[a section](#top)" in text and "[gone](../no_such_file.py)" in text and "(https://example.org)" in text
+    assert nb["cells"][1]["source"] == "x = a[0](b)"
+    assert site.offline_markdown(nb, "lectures") == 0
 
 
 def test_repository_url_comes_from_pyproject():

@@ -133,14 +133,31 @@ def snapshot_widgets(nb: dict) -> int:
     return replaced
 
 
-def offline_markdown(nb: dict) -> int:
-    """Turn the Colab badges of ``nb``'s Markdown cells into plain links; return how many cells changed."""
+def _repository_links(markdown: str, folder: str) -> str:
+    """Links to repository files that are no page of the site (``../course_lib/x.py``) -> GitHub.
+
+    Links to notebooks stay relative: they are pages of the site, and MyST resolves them.
+    """
+    def rewrite(m: re.Match) -> str:
+        target = m.group(1)
+        path = (ROOT / folder / target.split("#")[0]).resolve()
+        if not path.is_relative_to(ROOT) or not path.exists() or path.suffix == ".ipynb":
+            return m.group(0)
+        kind = "tree" if path.is_dir() else "blob"
+        return f"]({repository_url()}/{kind}/main/{path.relative_to(ROOT).as_posix()})"
+
+    return re.sub(r"\]\((?!\w+:|#)([^)\s]+)\)", rewrite, markdown)
+
+
+def offline_markdown(nb: dict, folder: str = "lectures") -> int:
+    """Turn the Colab badges of ``nb``'s Markdown cells into plain links, and links to repository
+    files into GitHub links (``folder``: where the notebook lies); return how many cells changed."""
     changed = 0
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "markdown":
             continue
         text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        new = _offline_badges(text)
+        new = _repository_links(_offline_badges(text), folder)
         if new != text:
             cell["source"], changed = new, changed + 1
     return changed
@@ -183,7 +200,7 @@ def stage(src: Path, static: Path) -> None:
         for nb_path in notebooks(folder):
             nb = json.loads(nb_path.read_text())
             data = nb_path.read_bytes()
-            if snapshot_widgets(nb) + offline_markdown(nb):
+            if snapshot_widgets(nb) + offline_markdown(nb, folder):
                 data = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode()
             target = src / folder / nb_path.name
             _write_if_changed(target, data)
