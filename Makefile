@@ -1,4 +1,4 @@
-# Image to Image: set-up, tests and the executed book.
+# Image to Image: set-up, tests and the course website.
 # `make lab` and `make test` create .venv on first use and install course_lib with the tested
 # versions from constraints.txt; later calls only reinstall when pyproject.toml or
 # constraints.txt changed.
@@ -14,7 +14,7 @@ export MALLOC_MMAP_THRESHOLD_ = 4294967295
 export MALLOC_TRIM_THRESHOLD_ = 4294967295
 export MPLBACKEND = Agg
 
-.PHONY: install lab test test-fast notebooks labs book bench estimate weights grade lint clean help
+.PHONY: install install-site lab test test-fast notebooks labs site book bench estimate weights grade lint clean help
 
 help:
 	@echo "make lab        start JupyterLab at the course home (installs on first use)"
@@ -22,7 +22,8 @@ help:
 	@echo "make test-fast  unit tests only (no notebooks)"
 	@echo "make labs       regenerate labs/ from solutions/"
 	@echo "make notebooks  re-execute lectures and solutions in quick mode, store their outputs"
-	@echo "make book       execute every lecture and solution into build/book/ as HTML"
+	@echo "make site       the course website from the stored notebooks: build/site/html/index.html"
+	@echo "                (SITE_ARGS=--serve serves it on 127.0.0.1:8000; make book is the same)"
 	@echo "make bench      training speed of every model: variants vs fp32 eager (build/bench.csv)"
 	@echo "make weights    retrain every shipped checkpoint from scratch (WEIGHTS=\"tinygan ...\" for some)"
 	@echo "make estimate   every notebook's gpu-mode run time on a Colab T4, from FLOPs (checked on CPU)"
@@ -39,6 +40,21 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The website's tools (Sphinx, myst-nb, the book theme, Playwright: pyproject's `site` extra) and
+# MathJax from npm (book/package-lock.json), so that pages render math offline. Without npm the
+# site cannot be built: `make test` then says so and skips the browser test (CI fails instead).
+SITE_STAMP := $(VENV)/.installed-site
+$(SITE_STAMP): $(STAMP) book/package.json book/package-lock.json
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,site]"
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix book --no-audit --no-fund --loglevel=error && touch $(SITE_STAMP); \
+	else \
+		echo "npm not found: install Node.js to build the course website (make site);"; \
+		echo "make test will skip the site's browser test"; \
+	fi
+
+install-site: $(SITE_STAMP)
+
 # JupyterLab refuses to run as root unless told; containers (Colab-like images, CI) often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
@@ -46,8 +62,9 @@ LAB_ARGS ?=
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env \
+# -rs prints the reason of every skipped test (e.g. the browser test without Chromium).
+test: $(SITE_STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -rs \
 		tests lectures solutions
 
 test-fast: $(STAMP)
@@ -59,8 +76,11 @@ labs: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m tools.run_notebooks
 
-book: $(STAMP)
-	$(BIN)/python -m tools.build_book
+SITE_ARGS ?=
+site: $(SITE_STAMP)
+	$(BIN)/python -m tools.site $(SITE_ARGS)
+
+book: site
 
 # A class's submissions into grades/LAB/gradebook.csv and feedback/ (see README, "Labs and grading").
 LAB ?= 01

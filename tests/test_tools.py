@@ -1,4 +1,4 @@
-"""make lab, make book and the packaging files."""
+"""make lab, the Makefile and the packaging files (the website: tests/test_site.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import sys
 import time
 import urllib.request
 
-import jupytext
 import pytest
 import tomllib
 
-from tools import build_book
 from tools.notebooks import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -43,6 +41,14 @@ def test_constraints_pin_the_working_torch_pair():
     assert not missing, f"constraints.txt does not pin {missing}"
 
 
+def test_site_extra_is_pinned_in_constraints():
+    site = PYPROJECT["project"]["optional-dependencies"]["site"]
+    assert {_name(d) for d in site} >= {"sphinx", "myst-nb", "sphinx-book-theme", "playwright"}
+    assert all(">=" in d and "==" not in d for d in site), "pyproject holds lower bounds only"
+    pins = _constraints()
+    assert not [_name(d) for d in site if _name(d) not in pins], "constraints.txt does not pin the site extra"
+
+
 def test_environment_yml_names_the_same_packages_and_versions():
     text = (ROOT / "environment.yml").read_text()
     assert re.search(r"^\s*- python=3\.11\s*$", text, flags=re.M)
@@ -60,7 +66,7 @@ def test_readme_ci_and_makefile_agree_on_the_test_command():
     assert "make test" in readme and "make lab" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("lab:", "test:", "book:", "labs:", "notebooks:"):
+    for target in ("lab:", "test:", "site:", "book:", "labs:", "notebooks:"):
         assert re.search(rf"^{target}", makefile, flags=re.M), target
 
 
@@ -101,20 +107,6 @@ def test_make_lab_starts_jupyterlab_and_it_answers(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-
-
-def test_book_builds_html_pages_and_an_index(tmp_path):
-    folder = tmp_path / "lectures"
-    folder.mkdir()
-    nb = jupytext.reads("# %% [markdown]\n# # 98 · A tiny page\n\n# %%\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint(6 * 7)\n",
-                        fmt="py:percent")
-    jupytext.write(nb, folder / "98_tiny.py", fmt="py:percent")
-    results = build_book.build(folders=(folder,), out=tmp_path / "book", run=True)
-    assert [r.error for r in results] == [None]
-    page = (tmp_path / "book" / "lectures" / "98_tiny.html").read_text()
-    assert "42" in page and "data:image/png;base64" in page
-    index = (tmp_path / "book" / "index.html").read_text()
-    assert 'href="lectures/98_tiny.html"' in index and "98 · A tiny page" in index
 
 
 def test_readme_lists_each_lab_s_exercises_sizes_and_times_as_the_tool_prints_them():
