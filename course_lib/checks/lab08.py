@@ -268,6 +268,7 @@ TRAIN_IMAGES, TEST_IMAGES, SIZE, STEPS, BATCH = 512, 64, 32, 250, 16
 L1_MARGIN = 0.0015
 
 
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
 def context_encoder_test(seed: int = 0) -> dict[str, Tensor]:
     """The grader's held-out set: ``{"image": (64, 3, 32, 32) in [-1, 1], "mask": (64, 1, 32, 32)}``,
     crops of another seed than the training crops, each with the centre hole of ``train.lua``."""
@@ -280,6 +281,7 @@ def context_encoder_test(seed: int = 0) -> dict[str, Tensor]:
             "mask": mask.expand(TEST_IMAGES, 1, SIZE, SIZE).clone()}
 
 
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
 def context_encoder_data(seed: int = 0) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
     """The grader's data: training crops (512, 3, 32, 32) in [-1, 1] (photos and tinted textures),
     the centre mask (1, 1, 32, 32) with 1 = hole, and the held-out set of :func:`context_encoder_test`."""
