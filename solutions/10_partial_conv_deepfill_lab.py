@@ -16,7 +16,10 @@
 # 3. `stroke_vertices(start, angles, lengths, size)`: the zig-zag polyline of one free-form brush
 #    stroke, as DeepFill v2's release draws it; you then turn strokes into masks and measure their
 #    hole ratio;
-# 4. `attention_scores(features, hole)`: the matching step of contextual attention.
+# 4. `attention_scores(features, hole)`: the matching step of contextual attention;
+# 5. `train_pconv(images, masks, steps, batch_size, seed)`: a small network made of **your** partial
+#    convolutions, trained with the masked L1 loss of Liu et al. and graded by how well it fills
+#    held-out holes compared with the mean colour.
 #
 # **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
 # Replace that line with your code, run the cell, then run the check cell below it. The check
@@ -27,7 +30,8 @@
 # run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
 # the code. The error of an unwritten exercise only says where the hints are.
 #
-# **Time:** about 60 minutes. Everything runs in seconds on a laptop CPU.
+# **Time:** about 90 minutes. Everything runs on a laptop CPU: seconds, except exercise 5's
+# training (about half a minute).
 
 # %%
 # Set-up: on Colab, install course_lib from the course repository (torch is already there).
@@ -52,7 +56,7 @@ from PIL import Image, ImageDraw
 
 from course_lib.checks import lab10
 from course_lib.inpainting.contextual_attention import extract_patches
-from course_lib.viz import show_images
+from course_lib.viz import show_images, show_rows
 
 # %% [markdown]
 # ## Exercise 1 · Partial convolution
@@ -330,6 +334,71 @@ fig = show_images([image * (1 - hole), foreground.clamp(0, 1), completed, image]
 # background patch's norm, on the other hand, stops bright (large-norm) patches from winning
 # everywhere: the score becomes the cosine of the angle between the two patches times a constant.
 # <!-- END SOLUTION -->
+
+# %% [markdown]
+# ## Exercise 5 · Train a network of your partial convolutions
+#
+# `lab10.PConvNet(partial_conv)` stacks five partial convolutions computed by the function you pass
+# it (your exercise 1): 3 -> 16 -> 16 -> 16 -> 16 -> 3 channels, kernels 5, 5, 5, 5, 3, ReLU in
+# between, the validity mask updated by every layer. `net(x, valid)` takes the image with its hole
+# zeroed and `valid` = 1 on known pixels, and predicts every pixel. Write
+# `train_pconv(images, masks, steps, batch_size, seed)`:
+#
+# * `images` (N, 3, 32, 32) in [-1, 1], `masks` (N, 1, 32, 32) with **1 = hole** (the course's
+#   convention: the network wants the opposite), one rectangle of 6-10 px sides per image;
+# * after `torch.manual_seed(seed)` build `lab10.PConvNet(partial_conv)` with **your**
+#   `partial_conv`, and Adam with learning rate 2e-3;
+# * each of `steps` iterations: draw `batch_size` random images and masks (a `torch.Generator`
+#   seeded with `seed`), predict, and minimise the two pixel terms of Liu et al.'s loss (Sec. 3.4):
+#   `6 * L_hole + L_valid`, where `L_hole` is the mean over all values of `|mask * (out - image)|`
+#   and `L_valid` the same with `1 - mask` (the perceptual and style terms need VGG: left out);
+# * return the network.
+#
+# The grader trains on its own crops (250 updates, about half a minute), then fills held-out holes
+# with `net(image * (1 - mask), 1 - mask)` and compares the hole's L1 with the mean colour's.
+
+# %%
+def train_pconv(images: torch.Tensor, masks: torch.Tensor, steps: int, batch_size: int, seed: int) -> torch.nn.Module:
+    """Train lab10.PConvNet(partial_conv) with 6 L_hole + L_valid; return it."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    net = lab10.PConvNet(partial_conv)
+    optimizer = torch.optim.Adam(net.parameters(), 2e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        i = torch.randint(len(images), (batch_size,), generator=generator)
+        image, mask = images[i], masks[i]
+        out = net(image * (1 - mask), 1 - mask)
+        error = (out - image).abs()
+        loss = 6 * (error * mask).mean() + (error * (1 - mask)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return net
+    ### END SOLUTION
+
+
+# %%
+pconv_net = lab10.check_train_pconv(train_pconv)
+
+# %% [markdown]
+# Your network's fills of the held-out holes the check scored, next to the mean colour:
+
+# %%
+pc_test = lab10.pconv_test(0)
+pc_masked = pc_test["image"] * (1 - pc_test["mask"])
+with torch.no_grad():
+    pc_out = pconv_net(pc_masked, 1 - pc_test["mask"]).clamp(-1, 1)
+pc_fill = pc_masked + pc_out * pc_test["mask"]
+known = 1 - pc_test["mask"]
+pc_mean = pc_masked + (pc_masked.sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)) * pc_test["mask"]
+fig = show_rows({"input": pc_masked[:8], "your PConv net": pc_fill[:8], "mean colour": pc_mean[:8],
+                 "truth": pc_test["image"][:8]}, value_range=(-1, 1), scale=1.3)
+
+# %% [markdown]
+# Five layers with a receptive field of 19 px fill the hole from its border inwards: the colours
+# flow in from the context (the renormalisation of exercise 1 at work), the texture does not yet.
+# Lecture 10's PConv U-Net adds depth, downsampling and the perceptual and style losses.
 
 # %% [markdown]
 # ## What next

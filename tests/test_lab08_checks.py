@@ -105,3 +105,58 @@ def test_masked_mse_modifying_the_prediction_in_place_fails():
 
     with pytest.raises(CheckFailure, match="modified its argument `prediction` in place"):
         lab08.check_masked_mse(in_place)
+
+
+# ----------------------------------------------------------------------------- exercise 4
+def _train_context_encoder(variant: str = "reference"):
+    """The lab's solution to exercise 4 (with the reference loss), or a named wrong assembly of it."""
+    from course_lib.inpainting.context_encoder import ContextEncoder, ContextEncoderDiscriminator
+
+    def train_context_encoder(images, mask, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        G = ContextEncoder(images.shape[-1], nef=16, ngf=16, bottleneck="channelwise")
+        off, side = G.region
+        D = ContextEncoderDiscriminator(side, ndf=16)
+        opt_g = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+        hole = mask[..., off:off + side, off:off + side].expand(batch_size, 1, side, side)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            batch = images[torch.randint(len(images), (batch_size,), generator=generator)]
+            real = batch[..., off:off + side, off:off + side]
+            # the "truth" mistake feeds the uncovered image: G learns to copy a centre it never gets at test time
+            fake = G(batch if variant == "truth" else G.prepare(batch, mask))
+            d_real, d_fake = D(real), D(fake.detach())
+            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            lab08.reference_context_encoder_loss(fake, real, hole, D(fake)).backward()
+            if variant != "no_g_step":
+                opt_g.step()
+        return G
+    return train_context_encoder
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_train_context_encoder_reference_passes(seed):
+    G = lab08.check_train_context_encoder(_train_context_encoder(), seed=seed)
+    assert G.image_size == lab08.SIZE
+
+
+def test_train_context_encoder_untouched_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab08.check_train_context_encoder(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_g_step", "truth"])
+def test_train_context_encoder_wrong_assemblies_fail(variant):
+    with pytest.raises(CheckFailure, match="beats the mean-colour fill|should be below"):
+        lab08.check_train_context_encoder(_train_context_encoder(variant))
+
+
+def test_train_context_encoder_must_return_the_generator():
+    with pytest.raises(CheckFailure, match="should return the generator"):
+        lab08.check_train_context_encoder(lambda images, mask, steps, batch_size, seed: None)

@@ -117,3 +117,48 @@ def test_stroke_vertices_with_numpy_clip_passes():
 
     lab10.check_stroke_vertices(student)
 
+
+
+# ----------------------------------------------------------------------------- exercise 5
+def _train_pconv(variant: str = "reference"):
+    """The lab's solution to exercise 5 (with the reference partial convolution), or a wrong assembly."""
+    def train_pconv(images, masks, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        net = lab10.PConvNet(lab10.reference_partial_conv)
+        optimizer = torch.optim.Adam(net.parameters(), 2e-3)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            i = torch.randint(len(images), (batch_size,), generator=generator)
+            image, mask = images[i], masks[i]
+            # "valid_is_hole": the course's hole mask passed where PConv wants 1 = known
+            out = net(image * (1 - mask), mask if variant == "valid_is_hole" else 1 - mask)
+            error = (out - image).abs()
+            loss = 6 * (error * mask).mean() + (error * (1 - mask)).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            if variant != "no_step":
+                optimizer.step()
+        return net
+    return train_pconv
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_train_pconv_reference_passes(seed):
+    net = lab10.check_train_pconv(_train_pconv(), seed=seed)
+    assert isinstance(net, lab10.PConvNet)
+
+
+def test_train_pconv_untouched_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab10.check_train_pconv(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_step", "valid_is_hole"])
+def test_train_pconv_wrong_assemblies_fail(variant):
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab10.check_train_pconv(_train_pconv(variant))
+
+
+def test_train_pconv_must_return_a_network():
+    with pytest.raises(CheckFailure, match="should return the trained network"):
+        lab10.check_train_pconv(lambda images, masks, steps, batch_size, seed: None)

@@ -158,3 +158,56 @@ def test_a_composite_ending_in_clamp_passes():
 def test_a_composite_clamped_too_tightly_fails():
     with pytest.raises(CheckFailure, match="differs from the reference|should be"):
         lab11.check_composite(lambda f, b, a: (a * f + (1 - a) * b).clamp(0.05, 0.95))
+
+
+# ----------------------------------------------------------------------------- exercise 6
+def _train_matting(variant: str = "reference"):
+    """The lab's solution to exercise 6 (with the reference pieces), or a named wrong assembly of it."""
+    from course_lib.matting.model import MattingNet
+
+    def train_matting(data, radius, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        trimaps = torch.stack([lab11.reference_make_trimap(a, radius) for a in data["alpha"]])
+        model = MattingNet((8, 16, 32), decoder_kernel=3)
+        optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            i = torch.randint(len(trimaps), (batch_size,), generator=generator)
+            image, alpha, trimap = data["image"][i], data["alpha"][i], trimaps[i]
+            # the "alpha_in" mistake gives the network the true matte instead of the trimap
+            alpha_pred = model(image, alpha if variant == "alpha_in" else trimap)
+            unknown = (trimap == 0.5).float()
+            alpha_loss = (torch.sqrt((alpha_pred - alpha) ** 2 + 1e-12) * unknown).sum() / unknown.sum()
+            fg, bg = data["fg"][i], data["bg"][i]
+            if variant == "swapped_layers":  # F and B exchanged in the compositional loss, used alone
+                loss = lab11.reference_compositional_loss(alpha_pred, bg, fg, image, trimap)
+            else:
+                loss = 0.5 * alpha_loss + 0.5 * lab11.reference_compositional_loss(alpha_pred, fg, bg, image, trimap)
+            optimizer.zero_grad()
+            loss.backward()
+            if variant != "no_step":
+                optimizer.step()
+        return model
+    return train_matting
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_train_matting_reference_passes(seed):
+    model = lab11.check_train_matting(_train_matting(), seed=seed)
+    assert isinstance(model, torch.nn.Module)
+
+
+def test_train_matting_untouched_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab11.check_train_matting(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_step", "alpha_in"])
+def test_train_matting_wrong_assemblies_fail(variant):
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab11.check_train_matting(_train_matting(variant))
+
+
+def test_train_matting_must_return_a_network():
+    with pytest.raises(CheckFailure, match="should return the trained network"):
+        lab11.check_train_matting(lambda data, radius, steps, batch_size, seed: None)

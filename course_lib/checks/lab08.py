@@ -256,6 +256,74 @@ def check_context_encoder_loss(student_fn: Callable[..., Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 4
+#: the grader's budget: 512 training crops at 32x32 with the centre hole of train.lua (a 14x14 hole in
+#: the 16x16 centre), 250 updates of D and G with batch 16 (about 20-30 s on one CPU core)
+TRAIN_IMAGES, TEST_IMAGES, SIZE, STEPS, BATCH = 512, 64, 32, 250, 16
+#: how much lower than the mean-colour fill's hole L1 ([0, 1] scale) a working Context Encoder must get.
+#: The reference solution, seeds 0-4: hole L1 0.0727, 0.0676, 0.0740, 0.0772, 0.0742 against the
+#: mean-colour fill's 0.0803, 0.0713, 0.0849, 0.0866, 0.0834 (below it by 0.0037-0.0109); G never
+#: stepped: 0.2006; G fed the uncovered image (the truth in the hole): 0.1312; no zero_grad for
+#: G: 0.1247 (tests/test_lab08_checks.py).
+L1_MARGIN = 0.0015
+
+
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
+def context_encoder_test(seed: int = 0) -> dict[str, Tensor]:
+    """The grader's held-out set: ``{"image": (64, 3, 32, 32) in [-1, 1], "mask": (64, 1, 32, 32)}``,
+    crops of another seed than the training crops, each with the centre hole of ``train.lua``."""
+    from course_lib.inpainting.context_encoder import context_encoder_mask
+    from course_lib.inpainting.datasets import InpaintingImages
+
+    test = InpaintingImages(SIZE, TEST_IMAGES, seed=seed + 1000)
+    mask = context_encoder_mask(SIZE).view(1, 1, SIZE, SIZE)
+    return {"image": torch.stack([test[i] for i in range(TEST_IMAGES)]) * 2 - 1,
+            "mask": mask.expand(TEST_IMAGES, 1, SIZE, SIZE).clone()}
+
+
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
+def context_encoder_data(seed: int = 0) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """The grader's data: training crops (512, 3, 32, 32) in [-1, 1] (photos and tinted textures),
+    the centre mask (1, 1, 32, 32) with 1 = hole, and the held-out set of :func:`context_encoder_test`."""
+    from course_lib.inpainting.context_encoder import context_encoder_mask
+    from course_lib.inpainting.datasets import InpaintingImages
+
+    train = InpaintingImages(SIZE, TRAIN_IMAGES, seed=seed)
+    images = torch.stack([train[i] for i in range(TRAIN_IMAGES)]) * 2 - 1
+    return images, context_encoder_mask(SIZE).view(1, 1, SIZE, SIZE), context_encoder_test(seed)
+
+
+def check_train_context_encoder(student_fn: Callable[..., torch.nn.Module], seed: int = 0) -> torch.nn.Module:
+    """Train with ``student_fn(images, mask, steps, batch_size, seed) -> G`` (a ContextEncoder); grade
+    ``G.inpaint``'s fills of held-out centre holes by their L1 against the mean-colour fill's.
+
+    Returns the student's trained generator. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib.checks.core import Bar, Mismatch, call_student, check_outcome
+    from course_lib.inpainting.context_encoder import ContextEncoder
+    from course_lib.inpainting.evaluate import evaluate
+
+    images, mask, test = context_encoder_data(seed)
+
+    def train_and_score() -> tuple[torch.nn.Module, float]:
+        G = call_student(student_fn, images.clone(), mask.clone(), STEPS, BATCH, seed)
+        if not isinstance(G, ContextEncoder):
+            raise Mismatch(f"train_context_encoder should return the generator (a ContextEncoder), got {type(G).__name__}")
+        return G, evaluate(G.inpaint, test, keep_outputs=False).l1
+
+    def bars() -> list[Bar]:
+        return [Bar("the mean-colour fill", evaluate(reference_mean_colour_fill, test, keep_outputs=False).l1, L1_MARGIN)]
+
+    return check_outcome(
+        "train_context_encoder", train_and_score, bars, metric="hole L1", lower_is_better=True,
+        reference="hole L1 0.068-0.077 over seeds 0-4, 0.004-0.011 below the mean-colour fill",
+        advice="check that the generator sees the image with its hole filled (never the truth), that "
+               "the discriminator's fake score is computed on fake.detach(), that both optimizers step "
+               "their own network every iteration after zero_grad, and that the generator's loss is "
+               "your context_encoder_loss on the centre region",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab08.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -285,6 +353,18 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'squared error; adversarial = BCE on logits of d_logits with an all-ones target; return '
         '0.999 * rec + 0.001 * adv.',
         'weights = torch.where(hole > 0.5, 1.0, 10.0); then the two terms',
+    ),
+    'train_context_encoder': (
+        'A GAN training loop in which the generator fills the centre: each iteration first teaches D '
+        'to tell real centres from G\'s predictions, then updates G with your context_encoder_loss, '
+        'which mixes the reconstruction of the centre with the wish to fool D.',
+        'Per iteration: batch = images[random indices] (N, 3, 32, 32); real = the 16x16 centre of '
+        'batch; fake = G(G.prepare(batch, mask)) (N, 3, 16, 16). D step: BCE-with-logits of D(real) '
+        'against ones plus of D(fake.detach()) against zeros; zero_grad, backward, step. G step: your '
+        'loss on (fake, real, the hole cropped to the centre and expanded to N, D(fake)); zero_grad, '
+        'backward, step. Return G.',
+        'off, side = G.region; hole = mask[..., off:off + side, off:off + side].expand(batch_size, 1, '
+        'side, side); g_loss = context_encoder_loss(fake, real, hole, D(fake))',
     ),
 }
 hint = make_hint("lab08", HINTS)

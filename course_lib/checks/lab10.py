@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -385,6 +386,97 @@ def check_attention_scores(student_fn: Callable[..., Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 5
+#: the grader's budget: 512 training crops at 32x32 with one rectangular hole each (6-10 px sides),
+#: 250 updates of batch 16 of a 5-layer partial-convolution network (about 20-30 s on one CPU core)
+TRAIN_IMAGES, TEST_IMAGES, SIZE, STEPS, BATCH = 512, 64, 32, 250, 16
+HOLE_SIDES = (6, 10)  # the sides of the rectangular holes, in pixels
+#: how much lower than the mean-colour fill's hole L1 ([0, 1] scale) the PConv network must get.
+#: The reference solution, seeds 0-4: hole L1 0.0714, 0.0603, 0.0668, 0.0800, 0.0710 against the
+#: mean-colour fill's 0.0880, 0.0721, 0.0934, 0.0846, 0.0867 (below it by 0.0046-0.0266); never
+#: stepped: 0.2832; the hole mask passed as `valid` (1 = hole instead of 1 = known): 0.2504 (seed 0;
+#: tests/test_lab10_checks.py). With Global & Local's larger holes (12-16 px) the same training was
+#: no better than the mean colour (0.0826-0.0880 against 0.0733-0.0934), hence the smaller holes.
+L1_MARGIN = 0.002
+
+
+class PConvNet(torch.nn.Module):
+    """A small stride-1 network of partial convolutions, each computed by ``partial_conv`` (the
+    student's exercise 1, or the reference): 3 -> 16 -> 16 -> 16 -> 16 -> 3 channels, kernels 5, 5, 5, 5, 3
+    (receptive field 19 px), ReLU between layers, the mask updated by every layer.
+
+    ``forward(x, valid)``: ``x`` (N, 3, H, W) in [-1, 1] with the hole zeroed, ``valid`` (N, 1, H, W),
+    1 = known (the paper's convention). Returns the prediction (N, 3, H, W), for every pixel.
+    """
+
+    def __init__(self, partial_conv: Callable[..., tuple[Tensor, Tensor]], width: int = 16) -> None:
+        super().__init__()
+        self.partial_conv = partial_conv
+        shapes = [(width, 3, 5), (width, width, 5), (width, width, 5), (width, width, 5), (3, width, 3)]
+        self.weights = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.randn(o, i, k, k) * math.sqrt(2 / (i * k * k))) for o, i, k in shapes])
+        self.biases = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(o)) for o, _, _ in shapes])
+
+    def forward(self, x: Tensor, valid: Tensor) -> Tensor:
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x, valid = self.partial_conv(x, valid, w, b)
+            if i < len(self.weights) - 1:
+                x = torch.relu(x)
+        return x
+
+
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
+def pconv_data(seed: int = 0, n: int = TRAIN_IMAGES, data_seed: int | None = None) -> dict[str, Tensor]:
+    """``{"image": (n, 3, 32, 32) in [-1, 1], "mask": (n, 1, 32, 32), 1 = hole}``: photo and texture
+    crops with one random rectangle each (sides :data:`HOLE_SIDES`, so that the 19 px receptive field
+    of :class:`PConvNet` reaches the hole's centre). The training set uses ``seed``; the held-out set
+    (:func:`pconv_test`) ``seed + 1000``."""
+    from course_lib.inpainting.datasets import InpaintingImages, inpainting_dataset
+    from course_lib.inpainting.masks import random_rect_mask
+
+    s = seed if data_seed is None else data_seed
+    data = inpainting_dataset(InpaintingImages(SIZE, n, seed=s), lambda rng: random_rect_mask(SIZE, *HOLE_SIDES, rng), seed=s)
+    items = [data[i] for i in range(n)]
+    return {"image": torch.stack([d["image"] for d in items]), "mask": torch.stack([d["mask"] for d in items])}
+
+
+def pconv_test(seed: int = 0) -> dict[str, Tensor]:
+    """The grader's held-out crops and holes (64, another seed than the training set)."""
+    return pconv_data(seed, TEST_IMAGES, data_seed=seed + 1000)
+
+
+def check_train_pconv(student_fn: Callable[..., torch.nn.Module], seed: int = 0) -> torch.nn.Module:
+    """Train with ``student_fn(images, masks, steps, batch_size, seed) -> net``; grade the fills
+    ``net(image * (1 - mask), 1 - mask)`` of held-out holes by their L1 against the mean-colour fill's.
+
+    Returns the student's trained network. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib.checks.core import Bar, check_outcome
+    from course_lib.inpainting.blending import mean_fill
+    from course_lib.inpainting.evaluate import evaluate
+
+    train, test = pconv_data(seed), pconv_test(seed)
+
+    def train_and_score() -> tuple[torch.nn.Module, float]:
+        net = call_student(student_fn, train["image"].clone(), train["mask"].clone(), STEPS, BATCH, seed)
+        if not isinstance(net, torch.nn.Module):
+            raise Mismatch(f"train_pconv should return the trained network (an nn.Module), got {type(net).__name__}")
+        net.eval()
+        scores = evaluate(lambda x, m: call_student(net, x, 1 - m), test, keep_outputs=False)
+        return net, scores.l1
+
+    def bars() -> list[Bar]:
+        return [Bar("the mean-colour fill", evaluate(mean_fill, test, keep_outputs=False).l1, L1_MARGIN)]
+
+    return check_outcome(
+        "train_pconv", train_and_score, bars, metric="hole L1", lower_is_better=True,
+        reference="hole L1 0.060-0.080 over seeds 0-4, 0.005-0.027 below the mean-colour fill",
+        advice="check that the network gets the image with its hole zeroed and valid = 1 - mask (1 = known), "
+               "that the loss weighs the hole 6 times the known pixels and is computed against the true "
+               "image, and that the optimizer steps after zero_grad every iteration",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab10.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -427,6 +519,16 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'scores * softmax_scale, and zero the unusable ones again.',
         'usable = (extract_patches(hole[None], 3)[0].flatten(1).amax(1) == 0).float().view(-1, 1, '
         '1)',
+    ),
+    'train_pconv': (
+        'Supervised inpainting with partial convolutions: the network sees the known pixels and their '
+        'validity, predicts every pixel, and is trained with an L1 loss that weighs the hole 6 times '
+        'more than the known pixels (Liu et al. 2018, Sec. 3.4).',
+        'net = lab10.PConvNet(partial_conv); each step: random indices i; out = net(image * (1 - mask), '
+        '1 - mask) (N, 3, 32, 32); error = |out - image|; loss = 6 * mean(error * mask) + '
+        'mean(error * (1 - mask)); zero_grad, backward, step. Return net.',
+        'out = net(image * (1 - mask), 1 - mask); loss = 6 * ((out - image).abs() * mask).mean() + '
+        '((out - image).abs() * (1 - mask)).mean()',
     ),
 }
 hint = make_hint("lab10", HINTS)

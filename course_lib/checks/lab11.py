@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -323,6 +324,72 @@ def check_compositional_loss(student_fn: Callable[..., torch.Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 6
+#: the grader's budget: 256 procedural composites at 32x32, trimaps of radius 3, 200 updates of
+#: batch 16 (about 15-25 s on one CPU core)
+TRAIN_ITEMS, TEST_ITEMS, SIZE, RADIUS, STEPS, BATCH = 256, 48, 32, 3, 200, 16
+#: how much lower than each trimap-only baseline's SAD a working matting network must get. The
+#: reference solution, seeds 0-4: SAD 0.0575, 0.0590, 0.0573, 0.0829, 0.0581 against the nearest-known
+#: fill's 0.1375, 0.1383, 0.1312, 0.1262, 0.1232 (below it by 0.043-0.080) and the 0.5 fill's
+#: 0.235-0.242; never stepped: 0.2429; the true matte given instead of the trimap: 0.2383; F and B
+#: swapped in the compositional loss used alone: 0.4622 (seed 0; tests/test_lab11_checks.py).
+SAD_MARGIN = 0.02
+
+
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
+def matting_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The grader's composites: training ``{"image", "fg", "bg", "alpha"}`` (256 of them, no trimap:
+    the student makes it) and held-out ``{"image", "alpha", "trimap"}`` (48, another seed, trimaps of
+    radius 3). Images (N, 3, 32, 32), mattes and trimaps (N, 1, 32, 32), all in [0, 1]."""
+    from course_lib.matting.data import MattingComposites
+
+    def stacked(length: int, data_seed: int, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        items = MattingComposites(length, SIZE, seed=data_seed, radius=RADIUS, cache=False)
+        rows = [items[i] for i in range(length)]
+        return {k: torch.stack([r[k] for r in rows]) for k in keys}
+
+    return (stacked(TRAIN_ITEMS, seed, ("image", "fg", "bg", "alpha")),
+            stacked(TEST_ITEMS, seed + 1000, ("image", "alpha", "trimap")))
+
+
+def check_train_matting(student_fn: Callable[..., torch.nn.Module], seed: int = 0) -> torch.nn.Module:
+    """Train with ``student_fn(data, radius, steps, batch_size, seed) -> model``; grade the model's
+    mattes of held-out composites (unknown band only, known pixels from the trimap) by their SAD
+    against the two trimap-only baselines (0.5 fill, nearest known pixel).
+
+    ``model(image, trimap)`` maps (N, 3, H, W) images and (N, 1, H, W) trimaps to (N, 1, H, W) alpha.
+    Returns the student's trained model. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib.checks.core import Bar, check_outcome
+    from course_lib.matting import fill_unknown, sad
+    from course_lib.matting.model import predict_alpha
+
+    train, test = matting_data(seed)
+
+    def train_and_score() -> tuple[torch.nn.Module, float]:
+        model = call_student(student_fn, {k: v.clone() for k, v in train.items()}, RADIUS, STEPS, BATCH, seed)
+        if not isinstance(model, torch.nn.Module):
+            raise Mismatch(f"train_matting should return the trained network (an nn.Module), got {type(model).__name__}")
+        alpha = call_student(predict_alpha, model, test["image"], test["trimap"])
+        if alpha.shape != test["alpha"].shape:
+            raise Mismatch(f"the returned network maps (N, 3, 32, 32) images to {tuple(alpha.shape)} mattes, "
+                           f"expected {tuple(test['alpha'].shape)}")
+        return model, sad(alpha.clamp(0, 1), test["alpha"], test["trimap"])
+
+    def bars() -> list[Bar]:
+        return [Bar(f"the {name} trimap-only baseline", sad(fill_unknown(test["trimap"], mode), test["alpha"], test["trimap"]),
+                    SAD_MARGIN) for name, mode in (("0.5-fill", "half"), ("nearest-known", "nearest"))]
+
+    return check_outcome(
+        "train_matting", train_and_score, bars, metric="SAD", lower_is_better=True,
+        reference="SAD 0.057-0.083 over seeds 0-4, 0.04-0.08 below the nearest-known fill",
+        advice="check that the trimaps come from your make_trimap on the training mattes, that the network "
+               "gets (image, trimap) and never the true alpha, that the loss is 0.5 x the alpha-prediction "
+               "loss + 0.5 x your compositional_loss on the unknown band, and that the optimizer steps "
+               "after zero_grad every iteration",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab11.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -365,6 +432,18 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'with eps = 1e-6; sum over unknown pixels (trimap 0.5) and all three channels, divide by 3'
         ' times the number of unknown pixels.',
         'unknown = (trimap == 0.5).float(); divide the masked sum by 3 * unknown.sum()',
+    ),
+    'train_matting': (
+        'Deep Image Matting as a supervised problem: the network sees the image and a trimap and '
+        'predicts alpha; it learns from the true alpha (alpha-prediction loss) and from re-compositing '
+        'the true F and B with its alpha (your compositional loss), both on the unknown band only.',
+        'Once: trimaps = stack of make_trimap(alpha_i, radius) over the training mattes (N, 1, 32, 32). '
+        'Each step: random indices i; alpha_pred = model(image[i], trimaps[i]) (N, 1, 32, 32); '
+        'alpha loss = sqrt((alpha_pred - alpha[i])^2 + eps^2) summed over the unknown pixels and '
+        'divided by their number; loss = 0.5 * alpha loss + 0.5 * compositional_loss(alpha_pred, '
+        'fg[i], bg[i], image[i], trimaps[i]); zero_grad, backward, step. Return the model.',
+        'unknown = (trimap == 0.5).float(); alpha_loss = (torch.sqrt((alpha_pred - alpha) ** 2 + 1e-12) '
+        '* unknown).sum() / unknown.sum()',
     ),
 }
 hint = make_hint("lab11", HINTS)
