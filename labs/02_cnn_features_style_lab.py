@@ -10,7 +10,9 @@
 # 2. `gram_matrix(features, normalize)`: batched $G = F F^\top$ of the $(C, HW)$ feature matrix;
 # 3. `style_layer_loss(features, target_gram)`: $E_l = \frac{1}{4 N_l^2 M_l^2} \sum (G - A)^2$;
 # 4. `total_variation(images)`: a smoothness penalty;
-# 5. `optimise_image(loss_fn, init, steps, lr)`: the optimisation loop over pixels.
+# 5. `optimise_image(loss_fn, init, steps, lr)`: the optimisation loop over pixels;
+# 6. `stylise(vgg, content, style, content_layer, style_layers, steps)`: the whole method, assembled
+#    from your pieces.
 #
 # **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
 # Replace that line with your code, run the cell, then run the check cell below it. The check
@@ -22,8 +24,8 @@
 # run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
 # the code. The error of an unwritten exercise only says where the hints are.
 #
-# **Time:** about an hour. The checks run in seconds; the final style transfer in under a minute
-# on a laptop CPU.
+# **Time:** about an hour and a quarter. The checks run in seconds; the style transfer of
+# exercise 6 in under a minute on a laptop CPU.
 
 # %%
 # Set-up: on Colab, install course_lib from the course repository (torch is already there).
@@ -41,12 +43,8 @@ setup = course_lib.setup(seed=0, notebook="02_cnn_features_style_lab")
 # %%
 import torch
 
-from course_lib import by_mode
 from course_lib.checks import lab02
-from course_lib.data import load_photo
-from course_lib.style import VGGFeatures
 from course_lib.style.gatys import balanced_style_weight
-from course_lib.style.images import style_image
 from course_lib.viz import show_images
 
 # %% [markdown]
@@ -166,53 +164,49 @@ def optimise_image(loss_fn, init: torch.Tensor, steps: int, lr: float = 0.02) ->
 lab02.check_optimise_image(optimise_image)
 
 # %% [markdown]
-# ## Putting it together
+# ## Exercise 6 · Gatys style transfer with your pieces
 #
-# Everything below uses only your functions. The loss network is VGG-19 (ImageNet weights when
-# they are cached, otherwise the seeded random network the lecture uses: style transfer still
-# works, with different-looking results). In quick mode the images are 64 px and the network is
-# cut after relu4_1.
+# Now assemble the method. Write `stylise(vgg, content, style, content_layer, style_layers, steps)`
+# that returns the stylised image, using only **your** functions for the losses and the loop:
+#
+# * `vgg(x)` returns a dict `{layer name: (1, C, H, W) features}`; `content` and `style` are
+#   `(1, 3, H, W)` images in $[0, 1]$;
+# * compute the targets once, without gradients: the content photo's features at `content_layer`
+#   and the style image's Gram matrices (your `gram_matrix`, unnormalised) at every style layer;
+# * the loss of an image: content loss + `style_weight` x (the mean over the style layers of your
+#   `style_layer_loss`) + 1e-4 x your `total_variation`. Only the ratio of the two weights matters,
+#   and its good value depends on the network and the image size (lecture 02, section 5): take
+#   `style_weight = balanced_style_weight(vgg, content, style, [content_layer], style_layers,
+#   balance=20.0)`, which makes the style loss of the photo weigh 20 times the content loss of
+#   white noise;
+# * optimise with your `optimise_image`, starting from the content photo, for `steps` steps at
+#   `lr=0.02`, and return the image.
+#
+# The loss network is VGG-19 (ImageNet weights when they are cached, otherwise the seeded random
+# network the lecture uses: style transfer still works, with different-looking results), cut after
+# relu4_1; the images are 64 px. The check runs your function and measures Gatys' two losses of
+# the result itself: its style loss must fall at least ten times (one decade) below the content
+# photo's, while its content loss stays below the style image's.
 
 # %%
-size = by_mode(quick=64, full=256)
-steps = by_mode(quick=150, full=500)
-style_layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
-content_layer = "relu4_1"
-vgg = VGGFeatures(layers=style_layers, pooling="avg")
-
-content = load_photo("chelsea", size)[None]
-style = style_image("swirls", size)[None]
-with torch.no_grad():
-    content_target = vgg(content)[content_layer]
-    style_targets = {k: gram_matrix(v) for k, v in vgg(style).items()}
-
-# Only the ratio of the weights matters. Its good value depends on the network and the image size
-# (lecture 02, section 5); balanced_style_weight makes the style loss of the photo weigh 20 times
-# the content loss of white noise, a good start for any set-up.
-content_weight, tv_weight = 1.0, 1e-4
-style_weight = balanced_style_weight(vgg, content, style, [content_layer], style_layers, balance=20.0)
-print(f"style weight: {style_weight:.3g}")
+def stylise(vgg, content: torch.Tensor, style: torch.Tensor, content_layer: str, style_layers: list[str],
+            steps: int) -> torch.Tensor:
+    """Gatys style transfer: the (1, 3, H, W) image in [0, 1] with content's layout and style's Gram matrices."""
+    # YOUR CODE HERE
+    raise NotImplementedError("stylise: not written yet. Run lab02.hint('stylise') for a hint")
 
 
-def total_loss(image: torch.Tensor) -> torch.Tensor:
-    feats = vgg(image)
-    style = sum(style_layer_loss(feats[k], style_targets[k]) for k in style_layers) / len(style_layers)
-    return (content_weight * content_loss(feats[content_layer], content_target)
-            + style_weight * style + tv_weight * total_variation(image))
+# %%
+result = lab02.check_stylise(stylise)
 
-
-result, history = optimise_image(total_loss, content, steps, lr=0.02)
-print(f"total loss: {history[0]:.4g} at the start, {history[-1]:.4g} after {steps} steps "
-      f"({history[0] / history[-1]:.1f}x lower)")
+# %%
+_, content, style = lab02.stylise_inputs(0)
 fig = show_images([content[0], style[0], result[0]], (0, 1), titles=["content", "style", "your result"], scale=2.6)
 
-# %%
-lab02.check_stylised(result, history, min_reduction=5.0)
-
 # %% [markdown]
-# **Your turn.** Multiply `style_weight` by 10 or divide it by 10, or change the content layer
-# to `"relu2_1"` (and recompute the balanced weight: its content loss sums over 16x more
-# positions), and rerun the last cells. In a sentence: what does each change do?
+# **Your turn.** Copy `stylise` into a new cell, multiply its `style_weight` by 10 or divide it by
+# 10, or pass `"relu2_1"` as the content layer (the balanced weight follows: its content loss sums
+# over 16x more positions), and show the results. In a sentence: what does each change do?
 #
 # *Your answer here.*
 

@@ -12,7 +12,9 @@
 #
 # 1. `receptive_field(layers)`: the receptive-field recurrence of lecture 01;
 # 2. `dilated_stack(channels, dilations)`: a stack of 3x3 dilated convolutions that keeps the size;
-# 3. `empirical_rf(model, input_size)`: measure a network's receptive field by back-propagation.
+# 3. `empirical_rf(model, input_size)`: measure a network's receptive field by back-propagation;
+# 4. `train_hole_filler(images, mask, steps, batch_size, seed)`: design, with your dilated stack and
+#    your formula, a network that sees past the border of a hole, and train it to fill the hole.
 #
 # **How it works.** Each exercise is a function with a `raise NotImplementedError(...)` line.
 # Replace that line with your code, run the cell, then run the check cell below it. The check
@@ -24,7 +26,8 @@
 # run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
 # the code. The error of an unwritten exercise only says where the hints are.
 #
-# **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
+# **Time:** about an hour. The checks run in seconds; the training of exercise 4 in about 15 s on
+# a laptop CPU.
 
 # %%
 # Set-up: on Colab, install course_lib from the course repository (torch is already there).
@@ -44,6 +47,7 @@ import torch
 from torch import nn
 
 from course_lib.checks import lab01
+from course_lib.viz import show_rows
 
 # %% [markdown]
 # ## Exercise 1 · The receptive-field recurrence
@@ -147,6 +151,70 @@ formula = receptive_field([(3, 1, d) for d in (1, 2, 4, 8)])[0]
 measured = empirical_rf(leaky, 64)
 print(f"formula: {formula} px, measured: {measured}")
 assert measured == (formula, formula)
+
+# %% [markdown]
+# ## Exercise 4 · A network that sees past the hole
+#
+# Lecture 01 (section 4) trained two networks to fill a hole and found that a pixel whose receptive
+# field does not reach a known pixel can only guess. Now you design one. The data are the
+# lecture's smooth colour fields (a colour plus two ramps), 32x32 pixels, with a 16x16 hole in the
+# middle: the hole's centre is 8 pixels from the nearest known pixel.
+#
+# Write `train_hole_filler(images, mask, steps, batch_size, seed)`:
+#
+# * `images` is `(N, 3, 32, 32)` in $[-1, 1]$, `mask` is `(1, 1, 32, 32)`, 1 inside the hole;
+# * build a network that maps `(B, 4, H, W)`, the image with its hole set to zero and the mask as a
+#   fourth channel, to the image `(B, 3, H, W)`: a 1x1 convolution from 4 to some channels and a
+#   ReLU, **your** `dilated_stack`, a 1x1 convolution to 3 channels. Choose the dilations with
+#   **your** `receptive_field` so that the field is at least $2 \cdot 8 + 1 = 17$ pixels;
+# * train it for `steps` steps (call `torch.manual_seed(seed)` first): draw `batch_size` images at
+#   random, zero their hole, and minimise the mean squared error *inside the hole* with Adam
+#   (a learning rate of about 2e-3);
+# * return the network.
+#
+# The check trains your function on its own data and scores the filled holes of held-out images:
+# their mean squared error must be below that of the trivial fill, the mean known colour of each
+# image.
+
+# %%
+def train_hole_filler(images: torch.Tensor, mask: torch.Tensor, steps: int, batch_size: int,
+                      seed: int) -> nn.Module:
+    """Train a network (B, 4, H, W) [image with hole zeroed, mask] -> (B, 3, H, W) to fill the hole."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    dilations = [1, 2, 4, 8]
+    # 1x1 in, the 3x3 dilated convs, 1x1 out: only the 3x3 convs widen the field
+    field, _ = receptive_field([(1, 1, 1)] + [(3, 1, d) for d in dilations] + [(1, 1, 1)])
+    assert field >= 17, f"receptive field {field} px: the hole's centre would not see a known pixel"
+    net = nn.Sequential(nn.Conv2d(4, 16, 1), nn.ReLU(), dilated_stack(16, dilations), nn.Conv2d(16, 3, 1))
+    optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
+    m = mask.expand(batch_size, 1, *images.shape[-2:])
+    for _ in range(steps):
+        x = images[torch.randint(len(images), (batch_size,))]
+        out = net(torch.cat([x * (1 - m), m], dim=1))
+        loss = ((out - x) ** 2 * m).sum() / (3 * m.sum())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return net
+    ### END SOLUTION
+
+
+# %%
+filler = lab01.check_train_hole_filler(train_hole_filler)
+
+# %% [markdown]
+# Your network's holes next to the trivial fill, on held-out images (the mean squared errors are
+# the check's, over all 128 held-out images):
+
+# %%
+_, test_images, hole_mask = lab01.hole_data(0)
+shown = test_images[:6]
+with torch.no_grad():
+    out = filler(torch.cat([shown * (1 - hole_mask), hole_mask.expand(len(shown), 1, 32, 32)], dim=1))
+fig = show_rows({"input": shown * (1 - hole_mask), "mean colour": lab01.mean_fill(shown, hole_mask),
+                 "your network": shown * (1 - hole_mask) + out.clamp(-1, 1) * hole_mask, "truth": shown},
+                value_range=(-1, 1))
 
 # %% [markdown]
 # ## Question

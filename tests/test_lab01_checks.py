@@ -133,3 +133,44 @@ def test_empirical_rf_mistakes(kwargs, message):
 
 def test_correct_student_style_measurement_passes():
     lab01.check_empirical_rf(lambda m, s: _measure(m, s))
+
+
+# ----------------------------------------------------------------------------- exercise 4
+def _hole_filler(variant="ok"):
+    """A student's train_hole_filler built from the lab's reference pieces, or a named mistake."""
+    def train_hole_filler(images, mask, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        dilations = [1, 1, 1, 1, 1] if variant == "small_field" else [1, 2, 4, 8]
+        net = nn.Sequential(nn.Conv2d(4, 16, 1), nn.ReLU(), lab01.reference_dilated_stack(16, dilations),
+                            nn.Conv2d(16, 3, 1))
+        opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+        m = mask.expand(batch_size, 1, *images.shape[-2:])
+        for _ in range(steps):
+            x = images[torch.randint(len(images), (batch_size,))]
+            seen = x if variant == "hole_not_zeroed" else x * (1 - m)
+            out = net(torch.cat([seen, m], dim=1))
+            loss = ((out - x) ** 2 * m).sum() / (3 * m.sum())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return net
+    return train_hole_filler
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_train_hole_filler_reference_passes(seed):
+    net = lab01.check_train_hole_filler(_hole_filler(), seed=seed)
+    assert isinstance(net, nn.Module)
+
+
+def test_train_hole_filler_stub_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab01.check_train_hole_filler(stub)
+
+
+@pytest.mark.parametrize("variant", ["small_field", "hole_not_zeroed"])
+def test_train_hole_filler_mistakes_fail(variant):
+    # a field of 11 px leaves the hole's centre blind (hole MSE ~0.08); a network that saw the
+    # answer in training learns to copy it and has nothing to copy at test time (~0.03)
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab01.check_train_hole_filler(_hole_filler(variant))

@@ -206,3 +206,46 @@ def test_content_loss_under_no_grad_fails():
     with pytest.raises(CheckFailure, match="detached from the computation graph"):
         lab02.check_content_loss(no_grad)
 
+
+
+# ----------------------------------------------------------------------------- exercise 6
+def _stylise(variant="ok"):
+    """A student's stylise built from the lab's reference pieces, or a named mistake."""
+    from course_lib.style.gatys import balanced_style_weight
+
+    def stylise(vgg, content, style, content_layer, style_layers, steps):
+        c, s = (style, content) if variant == "swapped" else (content, style)
+        with torch.no_grad():
+            content_target = vgg(c)[content_layer]
+            grams = {k: lab02.reference_gram_matrix(v) for k, v in vgg(s).items()}
+        weight = balanced_style_weight(vgg, content, style, [content_layer], style_layers, balance=20.0)
+        weight = {"no_style_weight": 1.0, "style_weight_too_heavy": weight * 1e4}.get(variant, weight)
+
+        def loss(image):
+            f = vgg(image)
+            style_term = sum(lab02.reference_style_layer_loss(f[k], grams[k]) for k in style_layers) / len(style_layers)
+            return (lab02.reference_content_loss(f[content_layer], content_target) + weight * style_term
+                    + 1e-4 * lab02.reference_total_variation(image))
+
+        return lab02.reference_optimise_image(loss, content, steps, lr=0.02)[0]
+    return stylise
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stylise_reference_passes(seed):
+    image = lab02.check_stylise(_stylise(), seed=seed)
+    assert image.shape == (1, 3, lab02.SIZE, lab02.SIZE)
+
+
+def test_stylise_stub_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab02.check_stylise(stub)
+
+
+@pytest.mark.parametrize("variant, message", [
+    ("no_style_weight", "the style was not transferred"),   # style loss stays at the photo's
+    ("swapped", "the style was not transferred"),           # style targets from the photo
+])
+def test_stylise_mistakes_fail(variant, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab02.check_stylise(_stylise(variant))

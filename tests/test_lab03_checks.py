@@ -116,3 +116,61 @@ def test_perceptual_loss_with_detached_targets_passes():
 
     lab03.check_perceptual_loss(detached_targets)
 
+
+
+# ----------------------------------------------------------------------------- exercise 4
+def _tiny_style_net_class():
+    """The lab's TinyStyleNet (defined in the notebook), with the reference normalisation layer."""
+    from pathlib import Path
+
+    src = (Path(__file__).parents[1] / "solutions" / "03_fast_style_adain_sr_lab.py").read_text()
+    start = src.index("class CIN(nn.Module)")
+    ns = {"nn": nn, "torch": torch, "conditional_instance_norm": lab03.reference_conditional_instance_norm}
+    exec(src[start:src.index("# %%", start)], ns)  # noqa: S102 - the course's own notebook source
+    return ns["TinyStyleNet"]
+
+
+def _train_style_net(variant="ok"):
+    """A student's train_style_net built from the lab's reference pieces, or a named mistake."""
+    TinyStyleNet = _tiny_style_net_class()
+
+    def train_style_net(vgg, photos, style_grams, content_layer, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        n = next(iter(style_grams.values())).shape[0]
+        net = TinyStyleNet(n_styles=n)
+        opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+        for _ in range(steps):
+            x = photos[torch.randint(len(photos), (batch_size,))]
+            s = torch.randint(n, (batch_size,))
+            w = nn.functional.one_hot(s, n).float()
+            target = (s + 1) % n if variant == "other_style_targets" else s
+            fy = vgg(net(x, w))
+            with torch.no_grad():
+                fx = vgg(x)
+            loss = lab03.reference_perceptual_loss(fy, fx, {k: g[target] for k, g in style_grams.items()},
+                                                   content_layer, 1.0 if variant == "style_weight_1" else 1e5)
+            opt.zero_grad()
+            loss.backward()
+            if variant != "no_step":
+                opt.step()
+        return net
+    return train_style_net
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_train_style_net_reference_passes(seed):
+    net = lab03.check_train_style_net(_train_style_net(), seed=seed)
+    assert isinstance(net, nn.Module)
+
+
+def test_train_style_net_stub_fails():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab03.check_train_style_net(stub)
+
+
+@pytest.mark.parametrize("variant", ["other_style_targets", "style_weight_1"])
+def test_train_style_net_mistakes_fail(variant):
+    # each image trained towards the other style's Gram matrices: ~0.4 decades below the photos'
+    # style loss instead of ~1.0; a style weight of 1: the network only learns to copy the photo
+    with pytest.raises(CheckFailure, match="the styles were not learned"):
+        lab03.check_train_style_net(_train_style_net(variant))

@@ -8,12 +8,14 @@ import torch
 from torch import nn
 
 from course_lib.checks.core import (
+    Bar,
     Case,
     Mismatch,
     Mistake,
     all_children,
     call_student,
     check_function,
+    check_outcome,
     run_cases,
 )
 from course_lib.receptive_field import LayerSpec, empirical_receptive_field, receptive_field
@@ -278,6 +280,84 @@ def check_empirical_rf(student_fn: Callable[[nn.Module, int], tuple[int, int]]) 
     )
 
 
+# ----------------------------------------------------------------------------- exercise 4
+#: the grader's budget: smooth colour fields of 32x32 with a centred 16x16 hole (the hole's centre
+#: is 8 pixels from the nearest known pixel, so a field of at least 17 pixels is needed there);
+#: STEPS updates of BATCH images (about 13 s on one CPU core)
+TRAIN_IMAGES, TEST_IMAGES, SIZE, HOLE, STEPS, BATCH = 800, 128, 32, 16, 400, 16
+#: how much lower than filling the hole with the mean known colour the hole's MSE must be. The
+#: reference solution (dilations 1, 2, 4, 8: a field of 31 px), seeds 0-4: hole MSE 0.0018-0.0027
+#: against the mean fill's 0.0094-0.0105 (margins 0.0067-0.0086). Wrong variants, seeds 0-1:
+#: dilations 1, 1, 1, 1, 1 (a field of 11 px): 0.050-0.071; the hole left in the network's input:
+#: 0.036-0.037; the loss on the known pixels: 0.012-0.014; no optimizer step: 0.20-0.21. (With
+#: batches of 8 the reference ranged up to 0.0065 and the known-pixel loss down to 0.0093: hence 16.)
+HOLE_MSE_MARGIN = 0.003
+
+
+def hole_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The grader's data: training images (N, 3, 32, 32), held-out images (M, 3, 32, 32), both in
+    [-1, 1], and the hole's mask (1, 1, 32, 32), 1 inside the centred 16x16 square."""
+    from course_lib.data import SmoothFieldHoles
+
+    train_set = SmoothFieldHoles(TRAIN_IMAGES, SIZE, HOLE, seed=seed)
+    test_set = SmoothFieldHoles(TEST_IMAGES, SIZE, HOLE, seed=seed + 1000)
+    train = torch.stack([train_set[i]["image"] for i in range(TRAIN_IMAGES)])
+    test = torch.stack([test_set[i]["image"] for i in range(TEST_IMAGES)])
+    return train, test, train_set.mask[None]
+
+
+def hole_mse(filled: torch.Tensor, images: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean squared error over the hole's pixels (mask = 1) and the colour channels."""
+    per_pixel = ((filled - images) ** 2 * mask).sum() / (mask.sum() * images.shape[0] * images.shape[1])
+    return float(per_pixel)
+
+
+def mean_fill(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The trivial baseline: every hole pixel gets the image's mean known colour."""
+    known = 1 - mask
+    colour = (images * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
+    return images * known + colour * mask
+
+
+def check_train_hole_filler(student_fn: Callable[..., nn.Module], seed: int = 0) -> nn.Module:
+    """Train with ``student_fn(images, mask, steps, batch_size, seed) -> net``; grade the hole's MSE.
+
+    ``net`` maps ``(N, 4, H, W)``, the image with its hole set to zero and the mask, to the image
+    ``(N, 3, H, W)``; only its values inside the hole are scored. Returns the trained network.
+    ``seed`` selects the grader's data and is passed on.
+    """
+    train, test, mask = hole_data(seed)
+    inputs = torch.cat([test * (1 - mask), mask.expand(len(test), 1, SIZE, SIZE)], dim=1)
+
+    def train_and_score() -> tuple[nn.Module, float]:
+        net = call_student(student_fn, train.clone(), mask.clone(), STEPS, BATCH, seed)
+        if not isinstance(net, nn.Module):
+            raise Mismatch(f"train_hole_filler should return the network (an nn.Module), got {type(net).__name__}")
+        net.eval()
+        with torch.no_grad():
+            out = call_student(net, inputs)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(test.shape):
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise Mismatch(f"the returned network maps (N, 4, {SIZE}, {SIZE}) inputs (image with the hole "
+                           f"zeroed, mask) to {got}, expected {tuple(test.shape)}")
+        filled = test * (1 - mask) + out * mask
+        return net, hole_mse(filled, test, mask)
+
+    def bars() -> list[Bar]:
+        return [Bar("filling the hole with the mean known colour", hole_mse(mean_fill(test, mask), test, mask),
+                    HOLE_MSE_MARGIN)]
+
+    return check_outcome(
+        "train_hole_filler", train_and_score, bars, metric="hole MSE", lower_is_better=True,
+        reference="hole MSE 0.0018-0.0027 over seeds 0-4",
+        advice="check that the receptive field of your network (your receptive_field) is at least "
+               f"{HOLE + 1} pixels, so that the hole's centre sees past its border; that the network's "
+               "input is the image with its hole set to zero (otherwise it learns to copy the answer "
+               "it will not be given); that the loss is measured inside the hole; and that the "
+               "optimizer's gradients are zeroed and it steps every iteration",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab01.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -312,6 +392,19 @@ HINTS: dict[str, tuple[str, str, str]] = {
         ' box: return its height and width (last index - first index + 1) as ints.',
         'model.eval(); x = torch.randn(1, C, H, W, requires_grad=True); out[0, :, h // 2, w // '
         '2].sum().backward()',
+    ),
+    'train_hole_filler': (
+        'A pixel of the hole can only be filled from known pixels its receptive field reaches: '
+        'pick dilations that make the field at least twice the distance from the centre to the '
+        'border, plus one. Then train as usual, but show the network the image with its hole '
+        'blanked out and score it only inside the hole.',
+        'Network: Conv2d(4, C, 1), ReLU, your dilated_stack(C, dilations), Conv2d(C, 3, 1); with '
+        'dilations 1, 2, 4, 8 your receptive_field gives 31 px >= 17. Each step: index a random '
+        'batch of images (B, 3, 32, 32); input = cat([x * (1 - m), m], dim=1) with m the mask '
+        'expanded to (B, 1, 32, 32); loss = squared error times m, summed, divided by 3 * m.sum(); '
+        'zero_grad, backward, step.',
+        'out = net(torch.cat([x * (1 - m), m], dim=1)); loss = ((out - x) ** 2 * m).sum() / (3 * '
+        'm.sum())',
     ),
 }
 hint = make_hint("lab01", HINTS)

@@ -3,13 +3,23 @@ loss, total variation and the optimisation loop."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from course_lib import losses
-from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.checks.core import (
+    Bar,
+    Case,
+    Mismatch,
+    Mistake,
+    call_student,
+    check_function,
+    check_outcome,
+    run_cases,
+)
 
 
 def _features(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
@@ -355,6 +365,101 @@ def check_stylised(result: Any, losses_history: Any, min_reduction: float = 10.0
     run_cases("style transfer", [("an image in [0, 1]", image_ok), (f"loss reduced >= {min_reduction:g}x", reduced)])
 
 
+# ----------------------------------------------------------------------------- exercise 6
+#: the grader's budget: 64x64 images, STEPS Adam steps on the pixels (about 10 s on one CPU core)
+SIZE, STEPS = 64, 80
+STYLE_LAYERS, CONTENT_LAYER = ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), "relu4_1"
+#: (content photo, style image) per grading seed: seed i uses PAIRS[i % len(PAIRS)]
+PAIRS = (("chelsea", "swirls"), ("astronaut", "strokes"), ("coffee", "mosaic"), ("rocket", "waves"),
+         ("chelsea", "dots"))
+#: how many decades (log10) below the content photo's style loss the result's must be. The
+#: reference solution (the lab's pieces, balanced style weight), seeds 0-4: 1.74-2.41 decades below
+#: (log10 style loss -5.46 to -6.55 against the photos' -3.72 to -4.14). Wrong variants, seeds 0-1:
+#: style weight 1 (not balanced): 0.00 decades; content and style swapped: 0.01-0.07; Gram
+#: targets normalised by C*H*W (measured with 150 steps): 0.01 below, 0.25 above.
+STYLE_DECADES = 1.0
+#: how many decades below the style image's content loss the result's must stay. The reference,
+#: seeds 0-4: 0.31-0.51 decades below (log10 content loss 0.57-1.16 against the style images'
+#: 1.05-1.50); the style weight 1e4 times the balanced one: 0.08 below (seed 0), 0.11 above (seed 1).
+CONTENT_DECADES = 0.15
+
+
+def stylise_inputs(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """The grader's loss network (VGG-19 features, average pooling) and the seed's content photo
+    and style image, each (1, 3, 64, 64) in [0, 1]."""
+    from course_lib.data import load_photo
+    from course_lib.style import VGGFeatures
+    from course_lib.style.images import style_image
+
+    photo, style = PAIRS[seed % len(PAIRS)]
+    vgg = VGGFeatures(layers=STYLE_LAYERS, pooling="avg")
+    return vgg, load_photo(photo, SIZE)[None], style_image(style, SIZE)[None]
+
+
+def gatys_losses(vgg: torch.nn.Module, image: torch.Tensor, content: torch.Tensor,
+                 style: torch.Tensor) -> tuple[float, float]:
+    """(style loss, content loss) of ``image``: the mean of Gatys' E_l over STYLE_LAYERS against the
+    style image, and 1/2 sum (F - P)^2 at CONTENT_LAYER against the content photo."""
+    with torch.no_grad():
+        f, fc, fs = vgg(image), vgg(content), vgg(style)
+        e = [reference_style_layer_loss(f[k], reference_gram_matrix(fs[k])) for k in STYLE_LAYERS]
+        return float(sum(e) / len(e)), float(reference_content_loss(f[CONTENT_LAYER], fc[CONTENT_LAYER]))
+
+
+def check_stylise(student_fn: Callable[..., torch.Tensor], seed: int = 0) -> torch.Tensor:
+    """Run ``student_fn(vgg, content, style, content_layer, style_layers, steps) -> image``; grade
+    the image by Gatys' two losses, measured here with the reference functions.
+
+    Its style loss must fall at least STYLE_DECADES decades below the content photo's (the style
+    was transferred) while its content loss stays below the style image's (the photo is still
+    there). Returns the stylised image (1, 3, 64, 64).
+    """
+    vgg, content, style = stylise_inputs(seed)
+    state: dict[str, Any] = {}
+
+    def run_student() -> tuple[torch.Tensor, float]:
+        image = call_student(student_fn, vgg, content.clone(), style.clone(), CONTENT_LAYER,
+                             list(STYLE_LAYERS), STEPS)
+        if isinstance(image, tuple):
+            raise Mismatch("stylise should return the image only, not (image, losses)")
+        if not isinstance(image, torch.Tensor) or tuple(image.shape) != tuple(content.shape):
+            got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+            raise Mismatch(f"stylise should return an image of shape {tuple(content.shape)}, got {got}")
+        image = image.detach()
+        if float(image.min()) < -1e-6 or float(image.max()) > 1 + 1e-6:
+            raise Mismatch("the image must lie in [0, 1]: clamp it after every step (optimise_image does)")
+        state["image"] = image
+        state["style"], state["content"] = gatys_losses(vgg, image, content, style)
+        return image, math.log10(max(state["style"], 1e-30))
+
+    def style_bars() -> list[Bar]:
+        photo_style, _ = gatys_losses(vgg, content, content, style)
+        return [Bar("the content photo", math.log10(photo_style), STYLE_DECADES)]
+
+    image = check_outcome(
+        "stylise", run_student, style_bars, metric="log10 style loss", lower_is_better=True,
+        reference="1.7-2.4 decades below the content photo's, over five image pairs",
+        advice="the style was not transferred: the Gram targets must come from the style image (with "
+               "your gram_matrix, unnormalised, as style_layer_loss expects), and the style term needs a "
+               "weight far above the content's (balanced_style_weight gives a good one)",
+    )
+
+    def content_score() -> tuple[torch.Tensor, float]:
+        return image, math.log10(max(state["content"], 1e-30))
+
+    def content_bars() -> list[Bar]:
+        _, style_content = gatys_losses(vgg, style, content, style)
+        return [Bar("the style image", math.log10(style_content), CONTENT_DECADES)]
+
+    return check_outcome(
+        "stylise", content_score, content_bars, metric="log10 content loss", lower_is_better=True,
+        reference="0.3-0.5 decades below the style image's, over five image pairs",
+        advice="the photo was lost: start the optimisation from the content photo, take the content "
+               "target from the photo's features at content_layer, and keep the style weight balanced "
+               "(not thousands of times larger)",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab02.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -401,6 +506,20 @@ HINTS: dict[str, tuple[str, str, str]] = {
         ' list of losses.',
         'image = init.detach().clone().requires_grad_(True); then the loop '
         'zero_grad/loss/backward/step/clamp',
+    ),
+    'stylise': (
+        'Gatys et al. optimise the pixels of one image so that its deep features match the photo '
+        'at one layer and its Gram matrices match the style image at several: compute both targets'
+        ' once, write the total loss of an image with your three losses, and hand it to your '
+        'optimisation loop, starting from the photo.',
+        'Under torch.no_grad(): content_target = vgg(content)[content_layer]; style_targets = '
+        '{layer: your gram_matrix of vgg(style)[layer]} (unnormalised). style_weight from '
+        'balanced_style_weight(vgg, content, style, [content_layer], style_layers, balance=20.0). '
+        'total_loss(image): feats = vgg(image); content_loss(feats[content_layer], content_target) +'
+        ' style_weight * mean of style_layer_loss(feats[l], style_targets[l]) over the style layers'
+        ' + 1e-4 * total_variation(image). Return optimise_image(total_loss, content, steps, '
+        'lr=0.02)[0].',
+        'image, _ = optimise_image(total_loss, content, steps, lr=0.02); return image',
     ),
 }
 hint = make_hint("lab02", HINTS)

@@ -3,13 +3,23 @@ perceptual loss of feed-forward training."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from course_lib import losses
-from course_lib.checks.core import Case, Mistake, check_function
+from course_lib.checks.core import (
+    Bar,
+    Case,
+    Mismatch,
+    Mistake,
+    call_student,
+    check_function,
+    check_outcome,
+)
 
 
 def _rand(seed: int, shape: tuple[int, ...], scale: float = 1.0, shift: float = 0.0) -> torch.Tensor:
@@ -209,6 +219,114 @@ def check_perceptual_loss(student_fn: Callable[..., torch.Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 4
+#: the grader's budget: STEPS updates of BATCH 48x48 photo crops, two styles (about 30 s on one CPU core)
+TRAIN_CROPS, TEST_CROPS, CROP, STEPS, BATCH = 400, 16, 48, 120, 4
+STYLES, STYLE_LAYERS, CONTENT_LAYER = ("swirls", "mosaic"), ("relu1_1", "relu2_1", "relu3_1"), "relu2_1"
+#: how many decades (log10) below the photos' own style loss the stylised outputs' must be. The
+#: reference solution (the lab's TinyStyleNet, 120 steps), seeds 0-4: 1.03-1.33 decades below (log10
+#: style loss -7.24 to -7.33 against the photos' -5.94 to -6.30). Wrong variants, seeds 0-1: each
+#: image trained towards the other style's Gram matrices: 0.44-0.50 decades below; style weight 1:
+#: 0.01-0.10. (A style weight of 1e8 fails the content bar below only just: 0.147 decades, seed 1.)
+STYLE_DECADES = 0.7
+#: how many decades below the style images' content loss the outputs' must stay. The reference,
+#: seeds 0-4: 0.27-0.39 decades below (log10 content loss -1.71 to -1.86 against -1.44 to -1.48).
+CONTENT_DECADES = 0.15
+
+
+def style_net_data(seed: int = 0) -> dict[str, Any]:
+    """The grader's data: ``vgg`` (relu1_1-relu3_1), ``train`` and ``test`` photo crops
+    (N, 3, 48, 48) in [0, 1], ``grams`` {layer: (2, C, C)} the styles' Gram matrices normalised by
+    C*H*W (from 128 px style images) and ``styles`` (2, 3, 48, 48) the style images at crop size."""
+    from course_lib.style.fast import StyledContent
+    from course_lib.style.images import style_image
+    from course_lib.style.vgg import VGGFeatures
+
+    vgg = VGGFeatures(layers=STYLE_LAYERS)
+    train_set = StyledContent(size=CROP, length=TRAIN_CROPS, seed=seed)
+    test_set = StyledContent(size=CROP, length=TEST_CROPS, seed=seed + 1000)
+    with torch.no_grad():
+        targets = [vgg(style_image(n, 128)[None]) for n in STYLES]
+        grams = {k: torch.cat([losses.gram_matrix(t[k], normalize=True) for t in targets]) for k in STYLE_LAYERS}
+    return {"vgg": vgg, "grams": grams,
+            "train": torch.stack([train_set[i]["content"] for i in range(TRAIN_CROPS)]),
+            "test": torch.stack([test_set[i]["content"] for i in range(TEST_CROPS)]),
+            "styles": torch.stack([style_image(n, CROP) for n in STYLES])}
+
+
+def _style_scores(vgg: nn.Module, images: list[torch.Tensor], photos: torch.Tensor,
+                  grams: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """(style loss, content loss) averaged over the styles: ``images[s]`` (N, 3, H, W) against style
+    s's Gram matrices (feed-forward style loss, summed over the layers) and against the photos'
+    features at CONTENT_LAYER (mean squared error)."""
+    style, content = 0.0, 0.0
+    with torch.no_grad():
+        fp = vgg(photos)[CONTENT_LAYER]
+        for s, image in enumerate(images):
+            f = vgg(image)
+            style += float(losses.gram_style_loss(f, {k: g[s:s + 1] for k, g in grams.items()}))
+            content += float(nn.functional.mse_loss(f[CONTENT_LAYER].expand_as(fp), fp))
+    return style / len(images), content / len(images)
+
+
+def check_train_style_net(student_fn: Callable[..., nn.Module], seed: int = 0) -> nn.Module:
+    """Train with ``student_fn(vgg, photos, style_grams, content_layer, steps, batch_size, seed) -> net``;
+    grade ``net(photo, one_hot(style))`` on held-out crops by the two perceptual losses.
+
+    The outputs' style loss must fall STYLE_DECADES decades below the photos' own (the styles were
+    learned) while their content loss stays below the style images' (the photos are still there).
+    Returns the trained network.
+    """
+    data = style_net_data(seed)
+    vgg, grams, test = data["vgg"], data["grams"], data["test"]
+    n_styles = len(STYLES)
+    state: dict[str, Any] = {}
+
+    def train_and_score() -> tuple[nn.Module, float]:
+        net = call_student(student_fn, vgg, data["train"].clone(), {k: g.clone() for k, g in grams.items()},
+                           CONTENT_LAYER, STEPS, BATCH, seed)
+        if not isinstance(net, nn.Module):
+            raise Mismatch(f"train_style_net should return the network (an nn.Module), got {type(net).__name__}")
+        net.eval()
+        outputs = []
+        with torch.no_grad():
+            for s in range(n_styles):
+                w = nn.functional.one_hot(torch.full((len(test),), s), n_styles).float()
+                out = call_student(net, test, w)
+                if not isinstance(out, torch.Tensor) or out.shape != test.shape:
+                    got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                    raise Mismatch(f"net(photos, style_weights) should return {tuple(test.shape)} images, got {got}")
+                outputs.append(out)
+        state["style"], state["content"] = _style_scores(vgg, outputs, test, grams)
+        return net, math.log10(max(state["style"], 1e-30))
+
+    def style_bars() -> list[Bar]:
+        style, _ = _style_scores(vgg, [test] * n_styles, test, grams)
+        return [Bar("the photos themselves", math.log10(style), STYLE_DECADES)]
+
+    net = check_outcome(
+        "train_style_net", train_and_score, style_bars, metric="log10 style loss", lower_is_better=True,
+        reference="1.0-1.3 decades below the photos' own, seeds 0-4",
+        advice="the styles were not learned: each image's style weights (one-hot) must select the Gram "
+               "targets of the same style (style_grams[k][s]), the loss must be your perceptual_loss of the "
+               "network's output (with a style weight of about 1e5), and the optimizer must step every iteration",
+    )
+
+    def content_score() -> tuple[nn.Module, float]:
+        return net, math.log10(max(state["content"], 1e-30))
+
+    def content_bars() -> list[Bar]:
+        _, content = _style_scores(vgg, [data["styles"][s:s + 1] for s in range(n_styles)], test, grams)
+        return [Bar("the style images", math.log10(content), CONTENT_DECADES)]
+
+    return check_outcome(
+        "train_style_net", content_score, content_bars, metric="log10 content loss",
+        lower_is_better=True, reference="0.3-0.4 decade below the style images', seeds 0-4",
+        advice="the photos were lost: the content target must be the VGG features of the input photos "
+               "themselves (not of the style image), and the style weight must not be far above 1e5",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab03.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -241,6 +359,19 @@ HINTS: dict[str, tuple[str, str, str]] = {
         "squared error between the output's normalised Gram matrix and the target Gram; sum over "
         'layers and multiply by style_weight; add both terms.',
         'nn.functional.mse_loss for the content; gram_matrix(..., normalize=True) for the style',
+    ),
+    'train_style_net': (
+        'Feed-forward style transfer trains an ordinary network: each step stylises a batch of '
+        'photos, each with a style chosen at random, and the perceptual loss compares the output '
+        "with its own photo's features and its own style's Gram matrices.",
+        'S = the first dimension of any style_grams entry; net = TinyStyleNet(n_styles=S); Adam '
+        'at 2e-3. Each step: x = a random batch of photos (B, 3, 48, 48); s = random style indices '
+        '(B,); w = one_hot(s, S).float() (B, S); fy = vgg(net(x, w)); fx = vgg(x) without '
+        'gradient; the targets {k: g[s]} give each image (C, C) of its own style; loss = your '
+        'perceptual_loss(fy, fx, targets, content_layer, style_weight=1e5); zero_grad, backward, '
+        'step.',
+        'loss = perceptual_loss(vgg(net(x, w)), fx, {k: g[s] for k, g in style_grams.items()}, '
+        'content_layer, style_weight=1e5)',
     ),
 }
 hint = make_hint("lab03", HINTS)
