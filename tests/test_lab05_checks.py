@@ -96,3 +96,64 @@ def _fm(fake, real, lam=10.0, detach=True, **kw):
 def test_feature_matching_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         lab05.check_feature_matching(wrong)
+
+
+# ----------------------------------------------------------------------------- exercise 4: the outcome
+def _train_pix2pixhd(variant: str = "ok"):
+    """The solution's training loop built from the lab's reference pieces, or a named wrong variant."""
+    from course_lib.data.paired import StreetScenes
+    from course_lib.translation import pix2pixhd
+
+    def train_pix2pixhd(scenes, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        nc = StreetScenes.label_nc
+        G = pix2pixhd.GlobalGenerator(nc + 1, 3, ngf=16, n_downsampling=2, n_blocks=1)
+        D = pix2pixhd.MultiscaleDiscriminator(nc + 1 + 3, ndf=8, n_layers=2, num_D=2)
+        scales = list(D.scales)
+        opt_g = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
+        for _ in range(steps):
+            i = torch.randint(len(scenes["target"]), (batch_size,))
+            cond = torch.cat([pix2pixhd.one_hot(scenes["labels"][i], nc),
+                              lab05.reference_boundary_map(scenes["instances"][i])], 1)
+            real = scenes["target"][i]
+            fake = G(cond)
+            pred_fake = lab05.reference_multiscale_forward(scales, torch.cat([cond, fake], 1))
+            pred_real = lab05.reference_multiscale_forward(scales, torch.cat([cond, real], 1))
+            loss_g = sum(((p[-1] - 1) ** 2).mean() for p in pred_fake)
+            if variant != "gan_only":
+                loss_g = loss_g + lab05.reference_feature_matching(pred_fake, pred_real)
+            opt_g.zero_grad()
+            loss_g.backward()
+            if variant != "no_g_step":
+                opt_g.step()
+            pred_real = lab05.reference_multiscale_forward(scales, torch.cat([cond, real], 1))
+            pred_fake = lab05.reference_multiscale_forward(scales, torch.cat([cond, fake.detach()], 1))
+            loss_d = 0.5 * sum(((r[-1] - 1) ** 2).mean() + (f[-1] ** 2).mean() for r, f in zip(pred_real, pred_fake))
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+        return G
+    return train_pix2pixhd
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_reference_training_beats_the_mean_photo(seed):
+    G = lab05.check_train_pix2pixhd(_train_pix2pixhd(), seed=seed)
+    assert isinstance(G, torch.nn.Module)
+
+
+def test_an_untouched_training_fails_as_not_implemented():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab05.check_train_pix2pixhd(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_g_step", "gan_only"])
+def test_broken_trainings_fail(variant):
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab05.check_train_pix2pixhd(_train_pix2pixhd(variant), seed=0)
+
+
+def test_a_generator_of_the_wrong_shape_is_reported():
+    with pytest.raises(CheckFailure, match="should map"):
+        lab05.check_train_pix2pixhd(lambda scenes, steps, batch_size, seed: torch.nn.Identity())

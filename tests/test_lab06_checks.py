@@ -228,3 +228,61 @@ class IgnoresZero(StubPool):
 def test_image_pool_mistakes(wrong, message):
     with pytest.raises(CheckFailure, match=message):
         lab06.check_image_pool(wrong)
+
+
+# ----------------------------------------------------------------------------- exercise 5: the outcome
+def _train_cyclegan(variant: str = "ok"):
+    """The solution's training loop built from the lab's reference pieces, or a named wrong variant."""
+    from course_lib.nn import PatchGAN, init_weights
+    from course_lib.translation.cyclegan import ResnetGenerator
+
+    def train_cyclegan(domains, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        G_AB, G_BA = (init_weights(ResnetGenerator(3, 3, 16, 3)) for _ in range(2))
+        D_A, D_B = (init_weights(PatchGAN(3, 16, 3, norm="instance")) for _ in range(2))
+        opt_g = torch.optim.Adam(list(G_AB.parameters()) + list(G_BA.parameters()), 1e-3, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(list(D_A.parameters()) + list(D_B.parameters()), 1e-3, betas=(0.5, 0.999))
+        pool_a, pool_b = ImagePool(50), ImagePool(50)
+        # the mistake: G_AB's fakes judged by the summer discriminator (D is trained correctly)
+        judge_b, judge_a = (D_A, D_B) if variant == "swapped_discriminators" else (D_B, D_A)
+        for _ in range(steps):
+            real_a = domains["A"][torch.randint(len(domains["A"]), (batch_size,))]
+            real_b = domains["B"][torch.randint(len(domains["B"]), (batch_size,))]
+            fake_b, fake_a = G_AB(real_a), G_BA(real_b)
+            rec_a, rec_b = G_BA(fake_b), G_AB(fake_a)
+            loss_g = (lab06.reference_lsgan_g_loss(judge_b(fake_b)) + lab06.reference_lsgan_g_loss(judge_a(fake_a))
+                      + lab06.reference_cycle_loss(real_a, rec_a, real_b, rec_b)
+                      + lab06.reference_identity_loss(G_AB, G_BA, real_a, real_b))
+            opt_g.zero_grad()
+            loss_g.backward()
+            if variant != "no_g_step":
+                opt_g.step()
+            loss_d = (lab06.reference_lsgan_d_loss(D_B(real_b), D_B(pool_b.query(fake_b)))
+                      + lab06.reference_lsgan_d_loss(D_A(real_a), D_A(pool_a.query(fake_a))))
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+        return G_AB, G_BA
+    return train_cyclegan
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_reference_training_beats_both_baselines(seed):
+    G_AB, G_BA = lab06.check_train_cyclegan(_train_cyclegan(), seed=seed)
+    assert isinstance(G_AB, torch.nn.Module) and isinstance(G_BA, torch.nn.Module)
+
+
+def test_an_untouched_training_fails_as_not_implemented():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab06.check_train_cyclegan(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_g_step", "swapped_discriminators"])
+def test_broken_trainings_fail(variant):
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab06.check_train_cyclegan(_train_cyclegan(variant), seed=0)
+
+
+def test_returning_one_generator_is_reported():
+    with pytest.raises(CheckFailure, match="two generators"):
+        lab06.check_train_cyclegan(lambda domains, steps, batch_size, seed: torch.nn.Identity())

@@ -106,3 +106,68 @@ def _latent_detached_translations(gen_a, gen_b, ca, cb, sa, sb):
 def test_latent_losses_with_detached_translations_fail():
     with pytest.raises(CheckFailure, match="the gradient w.r.t. `gen_a`.s parameter .* is missing"):
         lab07.check_latent_losses(_latent_detached_translations)
+
+
+# ----------------------------------------------------------------------------- exercise 5: the outcome
+def _train_munit(variant: str = "ok"):
+    """The solution's training loop built from the lab's reference pieces, or a named wrong variant."""
+    from course_lib.losses import discriminator_loss, generator_loss
+    from course_lib.nn import init_weights
+    from course_lib.translation import munit
+
+    def train_munit(domains, steps, batch_size, seed):
+        torch.manual_seed(seed)
+        gen_a, gen_b = (munit.kaiming_init(munit.AdaINGenerator(3, 16, 8, 1, 2, 64)) for _ in range(2))
+        dis_a, dis_b = (init_weights(munit.MultiScaleDiscriminator(3, 16, 3, 2)) for _ in range(2))
+        adam = dict(lr=1e-3, betas=(0.5, 0.999), weight_decay=1e-4)
+        opt_g = torch.optim.Adam(list(gen_a.parameters()) + list(gen_b.parameters()), **adam)
+        opt_d = torch.optim.Adam(list(dis_a.parameters()) + list(dis_b.parameters()), **adam)
+        for _ in range(steps):
+            x_a = domains["A"][torch.randint(len(domains["A"]), (batch_size,))]
+            x_b = domains["B"][torch.randint(len(domains["B"]), (batch_size,))]
+            content_a, own_a = gen_a.encode(x_a)
+            content_b, own_b = gen_b.encode(x_b)
+            style_a, style_b = torch.randn(batch_size, 8, 1, 1), torch.randn(batch_size, 8, 1, 1)
+            x_ba, x_ab = gen_a.decode(content_b, style_a), gen_b.decode(content_a, style_b)
+            loss_d = (discriminator_loss(dis_a(x_a), dis_a(x_ba.detach()), "lsgan")
+                      + discriminator_loss(dis_b(x_b), dis_b(x_ab.detach()), "lsgan"))
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+            if variant == "reconstruct_with_random_styles":  # the style encoder is never asked for anything
+                own_a, own_b = style_a, style_b
+            recon = ((gen_a.decode(content_a, own_a) - x_a).abs().mean()
+                     + (gen_b.decode(content_b, own_b) - x_b).abs().mean())
+            latent = lab07.reference_latent_losses(gen_a, gen_b, content_a, content_b, style_a, style_b)
+            if variant == "no_within_domain_reconstruction":  # only the cross-domain half of Fig. 2
+                recon = recon * 0
+            loss_g = (generator_loss(dis_a(x_ba), "lsgan") + generator_loss(dis_b(x_ab), "lsgan")
+                      + 10 * recon + sum(latent.values()))
+            opt_g.zero_grad()
+            loss_g.backward()
+            if variant != "no_g_step":
+                opt_g.step()
+        return gen_a, gen_b
+    return train_munit
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_reference_training_beats_the_mean_shape(seed):
+    gen_a, gen_b = lab07.check_train_munit(_train_munit(), seed=seed)
+    assert isinstance(gen_a, torch.nn.Module) and isinstance(gen_b, torch.nn.Module)
+
+
+def test_an_untouched_training_fails_as_not_implemented():
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        lab07.check_train_munit(stub)
+
+
+@pytest.mark.parametrize("variant", ["no_g_step", "no_within_domain_reconstruction"])
+def test_broken_trainings_fail(variant):
+    with pytest.raises(CheckFailure, match="should be below"):
+        lab07.check_train_munit(_train_munit(variant), seed=0)
+
+
+def test_returning_one_generator_is_reported():
+    with pytest.raises(CheckFailure, match="two generators"):
+        lab07.check_train_munit(lambda domains, steps, batch_size, seed: torch.nn.Identity())

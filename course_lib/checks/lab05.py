@@ -9,11 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.checks.core import (
+    Bar,
     Case,
     Mismatch,
     Mistake,
     call_student,
     check_function,
+    check_outcome,
     describe_difference,
     run_cases,
 )
@@ -264,6 +266,78 @@ def check_feature_matching(student_fn: Callable[..., torch.Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 4
+#: the grader's budget: 400 training scenes at 32x32, 200 updates of batch 4 (about 20 s on one CPU core)
+TRAIN_SCENES, TEST_SCENES, SIZE, STEPS, BATCH = 400, 64, 32, 200, 4
+#: how much lower than the mean training photo's L1 a working pix2pixHD must get. The reference
+#: solution, seeds 0-4: L1 0.202-0.229 against the mean photo's 0.280-0.284 (margins 0.051-0.078).
+#: G never stepped: 0.47-0.52; feature matching left out (LSGAN alone): 0.40-0.56 (seeds 0-1,
+#: tests/test_lab05_checks.py). Not caught, as they still train: D never stepped (0.217, feature
+#: matching on a random D is a perceptual loss) and D's labels swapped (0.242-0.272).
+L1_MARGIN = 0.03
+
+
+def street_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The grader's training and held-out street scenes.
+
+    Each is ``{"labels": (N, 32, 32) int64, "instances": (N, 32, 32) int64, "target": (N, 3, 32, 32)
+    in [-1, 1], "input": (N, 3, 32, 32) coloured labels}``.
+    """
+    from course_lib.data.paired import InMemory, StreetScenes
+
+    train = InMemory(StreetScenes(TRAIN_SCENES, SIZE, seed=seed)).tensors
+    test = InMemory(StreetScenes(TEST_SCENES, SIZE, seed=seed + 1000)).tensors
+    return train, test
+
+
+def street_condition(scenes: dict[str, torch.Tensor]) -> torch.Tensor:
+    """pix2pixHD's condition for scenes: one-hot labels + boundary map, (N, label_nc + 1, H, W)."""
+    from course_lib.data.paired import StreetScenes
+    from course_lib.translation.pix2pixhd import encode_input
+
+    return encode_input(scenes["labels"], scenes["instances"], StreetScenes.label_nc)
+
+
+def check_train_pix2pixhd(student_fn: Callable[..., nn.Module], seed: int = 0) -> nn.Module:
+    """Train with ``student_fn(scenes, steps, batch_size, seed) -> G``; grade G's held-out L1.
+
+    G maps the condition (one-hot labels + boundary map, :func:`street_condition`) to a photo.
+    Returns the student's trained generator. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib import metrics
+
+    train, test = street_data(seed)
+    cond, y = street_condition(test), test["target"]
+
+    def train_and_score() -> tuple[nn.Module, float]:
+        G = call_student(student_fn, {k: v.clone() for k, v in train.items()}, STEPS, BATCH, seed)
+        if not isinstance(G, nn.Module):
+            raise Mismatch(f"train_pix2pixhd should return the generator (an nn.Module), got {type(G).__name__}")
+        try:
+            with torch.no_grad():
+                fake = G(cond)
+        except Exception as exc:  # noqa: BLE001 - a generator of the wrong shape is reported, not raised
+            raise Mismatch(f"the returned generator fails on a (N, {cond.shape[1]}, 32, 32) condition (one-hot "
+                           f"labels + boundary map): {type(exc).__name__}: {exc}") from exc
+        if not isinstance(fake, torch.Tensor) or fake.shape != y.shape:
+            raise Mismatch(f"the returned generator should map (N, {cond.shape[1]}, 32, 32) conditions to "
+                           f"{tuple(y.shape)} photos, got {getattr(fake, 'shape', type(fake).__name__)}")
+        return G, metrics.l1(fake, y).mean().item()
+
+    def bars() -> list[Bar]:
+        mean_photo = train["target"].mean(0, keepdim=True).expand_as(y)
+        return [Bar("the mean training photo", metrics.l1(mean_photo, y).mean().item(), L1_MARGIN)]
+
+    return check_outcome(
+        "train_pix2pixhd", train_and_score, bars, metric="L1", lower_is_better=True,
+        reference="L1 0.202-0.229 over seeds 0-4",
+        advice="check that G's loss is the LSGAN term (D's scores of the fake pushed to 1) plus your "
+               "feature matching, that D's loss pushes real pairs to 1 and (detached) fake pairs to 0, "
+               "that both optimizers step their own network every iteration, and that gradients are "
+               "zeroed before each backward pass",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab05.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -294,6 +368,20 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'between the fake map and the detached real map; each term weighted by lambda_feat * (4 / '
         'number of maps used at that scale) / number of scales; sum all terms.',
         'two loops (scales, maps without the last); F.l1_loss(fake, real.detach()) * weights',
+    ),
+    'train_pix2pixhd': (
+        'Each iteration: build the condition (one-hot labels + your boundary map), generate, then '
+        'update G (fool every scale of D and match its features of the real photo), then update D '
+        '(real pairs towards 1, detached fake pairs towards 0). One Adam per network.',
+        'cond = cat([one_hot(labels, label_nc), boundary_map(instances)], 1), (B, label_nc + 1, 32, '
+        '32); fake = G(cond). Run multiscale_forward(list(D.scales), cat([cond, image], 1)) on the '
+        "fake and on the real photo: a list of scales, each a list whose last entry is the scores. G's"
+        " loss: sum over scales of mean((scores - 1)**2) + feature_matching(fake_out, real_out). D's "
+        'loss: 0.5 * sum over scales of mean((real scores - 1)**2) + mean(fake scores**2), with '
+        'fake.detach(). zero_grad, backward, step for each optimizer in turn.',
+        'opt_G.zero_grad(); (sum(((p[-1] - 1) ** 2).mean() for p in pred_fake) + '
+        'feature_matching(pred_fake, pred_real)).backward(); opt_G.step(); then the same for D with '
+        'multiscale_forward(scales, torch.cat([cond, fake.detach()], 1))',
     ),
 }
 hint = make_hint("lab05", HINTS)

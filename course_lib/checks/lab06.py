@@ -8,7 +8,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.checks.core import Case, Mismatch, Mistake, call_student, check_function, run_cases
+from course_lib.checks.core import (
+    Bar,
+    Case,
+    Mismatch,
+    Mistake,
+    call_student,
+    check_function,
+    check_outcome,
+    run_cases,
+)
 
 
 def _logits(*shape: int, seed: int = 0, shift: float = 0.0) -> torch.Tensor:
@@ -330,6 +339,79 @@ def check_image_pool(pool_class: type) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 5
+#: the grader's budget: 400 unpaired training images per season at 32x32, 100 updates of batch 4
+#: (about 30 s on one CPU core: every update runs the generators six times)
+TRAIN_IMAGES, TEST_SCENES, SIZE, STEPS, BATCH = 400, 64, 32, 100, 4
+#: how much closer to the hidden true winter scenes than each baseline a working CycleGAN must get.
+#: The reference solution, seeds 0-4: L1 0.180-0.228 against 0.265-0.288 for a winter scene of
+#: another layout (margins 0.049-0.099) and 0.813-0.825 for the untranslated input. G never
+#: stepped: 0.762; G_AB's fakes judged by the summer discriminator D_A: 0.540 (seed 0,
+#: tests/test_lab06_checks.py).
+L1_MARGIN = 0.02
+
+
+def season_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The grader's unpaired training images and its held-out pairs.
+
+    Training: ``{"A": summer, "B": winter}``, each (400, 3, 32, 32) in [-1, 1], drawn from
+    independent layouts (no pairs). Held out: ``{"A", "B"}`` (64, 3, 32, 32), ``B[i]`` the same
+    layout as ``A[i]`` rendered in winter: the truth that training never sees.
+    """
+    from course_lib.data.paired import InMemory
+    from course_lib.data.unpaired import SeasonScenes
+
+    train = InMemory(SeasonScenes(TRAIN_IMAGES, SIZE, seed=seed)).tensors
+    test = SeasonScenes(TEST_SCENES, SIZE, seed=seed + 1000, paired=True).pairs()
+    return {"A": train["A"], "B": train["B"]}, {"A": test["A"], "B": test["B"]}
+
+
+def check_train_cyclegan(student_fn: Callable[..., tuple[nn.Module, nn.Module]], seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Train with ``student_fn(domains, steps, batch_size, seed) -> (G_AB, G_BA)``; grade G_AB.
+
+    The score is the L1 distance between ``G_AB(summer)`` and the hidden true winter scene of the
+    same layout, on held-out scenes. Returns the student's two generators. ``seed`` selects the
+    grader's data and is passed on.
+    """
+    from course_lib import metrics
+
+    train, test = season_data(seed)
+    x, y = test["A"], test["B"]
+
+    def train_and_score() -> tuple[tuple[nn.Module, nn.Module], float]:
+        out = call_student(student_fn, {k: v.clone() for k, v in train.items()}, STEPS, BATCH, seed)
+        if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(g, nn.Module) for g in out)):
+            raise Mismatch("train_cyclegan should return the two generators, (G_AB, G_BA), as a tuple of "
+                           f"nn.Modules; got {type(out).__name__}")
+        G_AB = out[0]
+        was = G_AB.training
+        G_AB.eval()
+        try:
+            with torch.no_grad():
+                fake = G_AB(x)
+        except Exception as exc:  # noqa: BLE001 - a generator of the wrong shape is reported, not raised
+            raise Mismatch(f"G_AB fails on (N, 3, 32, 32) summer scenes: {type(exc).__name__}: {exc}") from exc
+        finally:
+            G_AB.train(was)
+        if not isinstance(fake, torch.Tensor) or fake.shape != y.shape:
+            raise Mismatch(f"G_AB should map (N, 3, 32, 32) summer scenes to {tuple(y.shape)} winter scenes, "
+                           f"got {getattr(fake, 'shape', type(fake).__name__)}")
+        return out, metrics.l1(fake, y).mean().item()
+
+    def bars() -> list[Bar]:
+        return [Bar("the untranslated summer scene", metrics.l1(x, y).mean().item(), L1_MARGIN),
+                Bar("a real winter scene of another layout", metrics.l1(y.roll(1, 0), y).mean().item(), L1_MARGIN)]
+
+    return check_outcome(
+        "train_cyclegan", train_and_score, bars, metric="L1 to the true winter scene", lower_is_better=True,
+        reference="L1 0.180-0.228 over seeds 0-4",
+        advice="check that G_AB's adversarial loss uses D_B (the winter discriminator) and G_BA's uses D_A, "
+               "that the generators' update adds the GAN, cycle and identity losses and steps both "
+               "generators, that each discriminator sees its own domain's real images and pooled fakes, "
+               "and that gradients are zeroed before each backward pass",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab06.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -372,6 +454,19 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'probability 0.5 return a random stored image and put the new one in its place, otherwise '
         'return the new image. Stack the returned images into a batch.',
         'loop over the images of the batch; len(self.images) < self.pool_size means "not full yet"',
+    ),
+    'train_cyclegan': (
+        'Each iteration updates both generators together (fool the other domain\'s discriminator, '
+        'come back through the cycle, leave images of their own output domain alone), then both '
+        'discriminators on real images and on fakes from their pools.',
+        'real_a, real_b: batches drawn independently from domains["A"] and ["B"]. fake_b = G_AB(real_a),'
+        ' fake_a = G_BA(real_b), rec_a = G_BA(fake_b), rec_b = G_AB(fake_a). G loss: '
+        'lsgan_g_loss(D_B(fake_b)) + lsgan_g_loss(D_A(fake_a)) + cycle_loss(...) + identity_loss(...).'
+        ' D loss: lsgan_d_loss(D_B(real_b), D_B(pool_b.query(fake_b))) + the same for A. One Adam '
+        'for both generators, one for both discriminators.',
+        'opt_G.zero_grad(); loss_G.backward(); opt_G.step(); then opt_D.zero_grad(); '
+        '(lsgan_d_loss(D_B(real_b), D_B(pool_b.query(fake_b))) + lsgan_d_loss(D_A(real_a), '
+        'D_A(pool_a.query(fake_a)))).backward(); opt_D.step()',
     ),
 }
 hint = make_hint("lab06", HINTS, aliases={"ImagePool": "query"})  # check_image_pool names the class

@@ -9,7 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.checks.core import Case, Mistake, check_function
+from course_lib.checks.core import (
+    Bar,
+    Case,
+    Mismatch,
+    Mistake,
+    call_student,
+    check_function,
+    check_outcome,
+)
 from course_lib.translation.munit import MLP, AdaINGenerator, conv_block, kaiming_init
 
 
@@ -282,6 +290,93 @@ def check_translate_multimodal(student_fn: Callable[..., torch.Tensor]) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- exercise 5
+#: the grader's budget: 400 unpaired sketches and textured shapes at 32x32, 100 updates of batch 4
+#: (about 30 s on one CPU core)
+TRAIN_IMAGES, TEST_IMAGES, SIZE, STEPS, BATCH = 400, 64, 32, 100, 4
+#: sketches 0..31 of the held-out set are translated in the style of textured shapes 32..63
+GUIDED = 32
+#: how much lower than the mean training shape's L1 gen_b's reconstructions must get. The reference
+#: solution, seeds 0-4: L1 0.092-0.117 against the mean shape's 0.156-0.164 (margins 0.047-0.067).
+#: G never stepped: 0.913; the within-domain reconstruction left out: 0.294 (seed 0,
+#: tests/test_lab07_checks.py). Reconstructing with the random styles instead of the images' own
+#: scores 0.132 on seed 0: caught by the 0.03 margin by only 0.004, so it is not a tested variant.
+RECON_MARGIN = 0.03
+
+
+def shape_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The grader's unpaired training images and its held-out pairs.
+
+    Training: ``{"A": sketches, "B": textured shapes}``, each (400, 3, 32, 32) in [-1, 1], of
+    independent shapes. Held out: ``{"A", "B", "mask"}``: 64 sketches, the same shapes textured,
+    and their (64, 1, 32, 32) masks.
+    """
+    from course_lib.data.paired import InMemory
+    from course_lib.data.unpaired import ShapesToTextures
+
+    train = InMemory(ShapesToTextures(TRAIN_IMAGES, SIZE, seed=seed)).tensors
+    test = ShapesToTextures(TEST_IMAGES, SIZE, seed=seed + 1000, paired=True).pairs()
+    return {"A": train["A"], "B": train["B"]}, test
+
+
+def reconstruct(gen: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Within-domain reconstruction: ``gen.decode(*gen.encode(images))``, (N, 3, H, W)."""
+    with torch.no_grad():
+        content, style = gen.encode(images)
+        return gen.decode(content, style)
+
+
+def guided_translation(gen_a: nn.Module, gen_b: nn.Module, sketches: torch.Tensor,
+                       references: torch.Tensor) -> torch.Tensor:
+    """Example-guided A -> B: each sketch's content decoded with its reference's style, (N, 3, H, W)."""
+    with torch.no_grad():
+        content, _ = gen_a.encode(sketches)
+        _, style = gen_b.encode(references)
+        return gen_b.decode(content, style)
+
+
+def check_train_munit(student_fn: Callable[..., tuple[nn.Module, nn.Module]], seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Train with ``student_fn(domains, steps, batch_size, seed) -> (gen_a, gen_b)``; grade gen_b's reconstructions.
+
+    The score is the L1 distance between held-out textured shapes and ``gen_b``'s reconstruction
+    of them from their own content and style codes: the content encoder's instance norm removes
+    the colours, so only a style path that works (style encoder -> MLP -> your AdaIN) brings them
+    back. Returns the student's two generators. ``seed`` selects the grader's data and is passed on.
+    """
+    from course_lib import metrics
+
+    train, test = shape_data(seed)
+    y = test["B"]
+
+    def train_and_score() -> tuple[tuple[nn.Module, nn.Module], float]:
+        out = call_student(student_fn, {k: v.clone() for k, v in train.items()}, STEPS, BATCH, seed)
+        if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(g, nn.Module) for g in out)):
+            raise Mismatch("train_munit should return the two generators, (gen_a, gen_b), as a tuple of "
+                           f"nn.Modules; got {type(out).__name__}")
+        try:
+            rec = reconstruct(out[1], y)
+        except Exception as exc:  # noqa: BLE001 - a generator that cannot reconstruct is reported, not raised
+            raise Mismatch(f"gen_b.decode(*gen_b.encode(x)) fails on (N, 3, 32, 32) textured shapes: "
+                           f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(rec, torch.Tensor) or rec.shape != y.shape:
+            raise Mismatch(f"gen_b's reconstruction should be {tuple(y.shape)}, got "
+                           f"{getattr(rec, 'shape', type(rec).__name__)}")
+        return out, metrics.l1(rec, y).mean().item()
+
+    def bars() -> list[Bar]:
+        mean_shape = train["B"].mean(0, keepdim=True).expand_as(y)
+        return [Bar("the mean training textured shape", metrics.l1(mean_shape, y).mean().item(), RECON_MARGIN)]
+
+    return check_outcome(
+        "train_munit", train_and_score, bars, metric="reconstruction L1", lower_is_better=True,
+        reference="L1 0.092-0.117 over seeds 0-4",
+        advice="check that the within-domain reconstruction decodes each image's content with its *own* "
+               "style code, gen_a.decode(content_a, own_style_a) (that is what teaches the style encoder), "
+               "weighted by 10, that the discriminators see detached translations, and that both "
+               "optimizers step their own networks",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab07.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -321,6 +416,21 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'n_styles outputs along a new axis 1: (N, n_styles, C, H, W).',
         'styles[k:k+1].expand(N, -1, -1, -1) gives every image style k; torch.stack(outputs, '
         'dim=1)',
+    ),
+    'train_munit': (
+        'Each iteration encodes a batch of each domain, translates it with random styles, updates '
+        'the discriminators on real images against the detached translations, then updates both '
+        'auto-encoders: fool the discriminators, rebuild each image from its own codes, and '
+        'recover the codes from the translations.',
+        'content_a, own_style_a = gen_a.encode(x_a) (same for B); style_a, style_b from '
+        'torch.randn(batch_size, 8, 1, 1); x_ba = gen_a.decode(content_b, style_a), x_ab = '
+        "gen_b.decode(content_a, style_b). D's loss: discriminator_loss(dis_a(x_a), "
+        "dis_a(x_ba.detach()), 'lsgan') + the same for B. G's loss: generator_loss(dis_a(x_ba), "
+        "'lsgan') + the same for B + 10 * (L1 of gen_a.decode(content_a, own_style_a) to x_a + the "
+        'same for B) + the sum of your latent_losses(...).',
+        'opt_D.zero_grad(); loss_D.backward(); opt_D.step(); then opt_G.zero_grad(); (adv + 10 * '
+        'recon_x + sum(latent_losses(gen_a, gen_b, content_a, content_b, style_a, '
+        'style_b).values())).backward(); opt_G.step()',
     ),
 }
 hint = make_hint("lab07", HINTS)
