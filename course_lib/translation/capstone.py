@@ -164,8 +164,9 @@ class CapstoneConfig:
 
     @classmethod
     def gpu(cls, **changes: Any) -> CapstoneConfig:
-        """One GPU, about 15 minutes: 64 px, 5,000 pairs and six fractions down to 20 pairs, width
-        32, 3,000 iterations of 8 scenes; CycleGAN trained too (the shipped one is 32 px)."""
+        """One GPU: 64 px, 5,000 pairs and six fractions down to 20 pairs, width 32, 3,000
+        iterations of 8 scenes; CycleGAN trained too (the shipped one is 32 px). ``tools.estimate``
+        puts it at about 4 minutes on a T4 (from FLOPs); allow a quarter of an hour."""
         return dataclasses.replace(cls(size=64, n_pairs=5_000, fractions=(1.0, 0.3, 0.1, 0.03, 0.01, 0.004),
                                        steps=3_000, batch_size=8, ngf=32, lr=2e-4, munit_dim=32, munit_lr=1e-4,
                                        n_test=64, use_shipped=False), **changes)
