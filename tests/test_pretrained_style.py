@@ -114,3 +114,33 @@ def test_shipped_srgan_restores_more_high_frequency_energy_than_the_pixel_model(
           f"{mse['detail']:.3f}, bicubic {mse['detail_bicubic']:.3f} (asserted: srgan >= 2x srresnet_mse); PSNR srgan "
           f"{gan['psnr']:.2f} dB, srresnet_mse {mse['psnr']:.2f} dB")
     assert gan["detail"] >= 2 * mse["detail"]
+
+
+# --------------------------------------------------------------------------- conditional instance norm
+def test_shipped_cin_learns_three_styles_and_blends_between_them():
+    from course_lib.pretrained.style_specs import CIN_STYLES, cin_style_scores
+
+    s = cin_style_scores(pretrained.load("cin_style"))
+    assert s["style_loss_1"] == pytest.approx(pretrained.info("cin_style")["metric"]["style_loss_1"], rel=1e-2)
+    for k, name in enumerate(CIN_STYLES):
+        ratio = s[f"style_loss_photo_{k}"] / s[f"style_loss_{k}"]
+        print(f"cin_style {name}: style loss {ratio:.2f}x below the photo's (asserted >= 2), "
+              f"layout {s[f'layout_corr_{k}']:.2f} (asserted >= 0.6)")
+        assert ratio >= 2.0 and s[f"layout_corr_{k}"] >= 0.6
+    # one network, different styles: the outputs differ visibly (pixels in [0, 1])
+    assert s["output_diff_01"] >= 0.03
+    # the blend swirls -> mosaic moves towards mosaic step by step, and sits between the two outputs
+    at0, at05, at1 = s["blend_loss_1_at_0"], s["blend_loss_1_at_05"], s["blend_loss_1_at_1"]
+    print(f"style loss to mosaic along the blend: {at0:.3g} > {at05:.3g} > {at1:.3g}; 50/50 blend "
+          f"{s['blend_diff_0']:.3f} from swirls and {s['blend_diff_1']:.3f} from mosaic")
+    assert at0 > at05 > at1 and at0 >= 1.25 * at1
+    assert min(s["blend_diff_0"], s["blend_diff_1"]) >= 0.3 * s["output_diff_01"]
+
+
+def test_an_untrained_cin_network_fails_the_same_checks():
+    from course_lib.pretrained.style_specs import cin_style_scores
+
+    torch.manual_seed(0)
+    s = cin_style_scores(pretrained.SPECS["cin_style"].make_model())
+    ratios = [s[f"style_loss_photo_{k}"] / s[f"style_loss_{k}"] for k in range(3)]
+    assert min(ratios) < 2.0 or s["output_diff_01"] < 0.03

@@ -2,6 +2,8 @@
 
 * ``fast_style``: Johnson et al. (2016)'s transformer network for the procedural ``swirls``
   painting, at the lecture's quick width, trained far past the notebook's 100 steps.
+* ``cin_style``: Dumoulin et al. (2017)'s conditional instance norm: ``fast_style`` given two more
+  styles (``mosaic``, ``strokes``) and trained on all three, as the lecture does, for longer.
 * ``adain``: Huang & Belongie (2017)'s decoder at the lecture's quick bottleneck (relu2_1),
   trained on photo crops with a bank of 256 procedural paintings, far past the notebook's run.
 * ``srresnet_mse``: Ledig et al. (2017)'s SRResNet x4 (small, with a bicubic skip) trained with
@@ -136,6 +138,96 @@ def fast_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict
 
 def _fast_score(net: nn.Module) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in fast_style_scores(net).items()}
+
+
+# --------------------------------------------------------------------------- CIN (Dumoulin et al.)
+#: the lecture's three styles; style 0 is fast_style's, the other two are new
+CIN_STYLES = ("swirls", "mosaic", "strokes")
+CIN_STEPS = 1200
+CIN_SEED = 1  # the lecture's StyledContent seed for the three-style run
+
+
+def _cin_model() -> nn.Module:
+    from course_lib.style.transformer_net import TransformerNet
+
+    return TransformerNet(channels=FAST_WIDTH, n_residual=FAST_BLOCKS, n_styles=len(CIN_STYLES))
+
+
+def cin_style_task(net: nn.Module | None = None):
+    """The lecture's three-style :class:`~course_lib.style.fast.FastStyleTask` (also used to score)."""
+    from course_lib.style.fast import FastStyleTask
+    from course_lib.style.images import style_image
+    from course_lib.style.vgg import VGGFeatures
+
+    loss_net = VGGFeatures(layers=("relu1_1", "relu2_1", "relu3_1"))
+    styles = torch.stack([style_image(name, 128) for name in CIN_STYLES])
+    return FastStyleTask(styles, net if net is not None else _cin_model(), loss_net, **FAST_LAYERS,
+                         style_weight=FAST_STYLE_WEIGHT, tv_weight=FAST_TV_WEIGHT, lr=FAST_LR)
+
+
+def _cin_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+    """What the lecture does, trained longer: fast_style's network gets two more styles, then all three train."""
+    from course_lib import pretrained
+    from course_lib.config import seed_everything
+    from course_lib.style.cin import add_styles
+    from course_lib.style.fast import StyledContent
+    from course_lib.train import TrainConfig, Trainer
+
+    steps = steps or CIN_STEPS
+    seed_everything(CIN_SEED)
+    net = add_styles(pretrained.load("fast_style"), len(CIN_STYLES) - 1, init_from=0)
+    task = cin_style_task(net)
+    crops = StyledContent(size=FAST_CROP, length=200_000, n_styles=len(CIN_STYLES), photos=TRAIN_PHOTOS, seed=CIN_SEED)
+    config = TrainConfig(steps=steps, batch_size=FAST_BATCH, seed=CIN_SEED, log_every=100, progress=False,
+                         precision="fp32")
+    Trainer(task, crops, config).fit()
+    settings = {"data": f"crops of the bundled photos {', '.join(TRAIN_PHOTOS)}; styles: procedural "
+                        f"{', '.join(repr(n) for n in CIN_STYLES)}, one drawn at random per crop",
+                "resolution": FAST_CROP, "steps": steps, "batch_size": FAST_BATCH, "seed": CIN_SEED, "lr": FAST_LR,
+                "style_weight": FAST_STYLE_WEIGHT, "width": FAST_WIDTH, "residual_blocks": FAST_BLOCKS,
+                "init": f"fast_style (sha256 {pretrained.info('fast_style')['sha256'][:12]}) with styles 1, 2 "
+                        "copied from style 0"}
+    return task.net, settings
+
+
+@torch.no_grad()
+def cin_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict[str, float]:
+    """Each style's loss on the held-out photo, its layout kept, and how a blend sits between two styles.
+
+    * ``style_loss_{s}`` / ``style_loss_photo_{s}``: the output's style loss for style ``s``
+      (0 swirls, 1 mosaic, 2 strokes) beside the photo's own (the "do nothing" baseline);
+    * ``layout_corr_{s}``: edge correlation of output ``s`` with the photo;
+    * ``output_diff_01``: mean absolute difference of the swirls and mosaic outputs (pixels in [0, 1]);
+    * ``blend_loss_1_at_{0,05,1}``: style loss to mosaic of the blend ``(1 - t) swirls + t mosaic``
+      at t = 0, 0.5, 1: it falls as t grows when the blend really moves between the styles;
+    * ``blend_diff_{0,1}``: mean absolute difference of the 50/50 blend from each pure output.
+    """
+    from course_lib.style.cin import stylise_mix
+
+    photo = held_out_photo() if photo is None else photo
+    net = net.eval()
+    task = cin_style_task(net).to(photo.device).eval()
+
+    def style_loss(image: torch.Tensor, s: int) -> float:
+        return float(task.losses(photo, image, torch.tensor([s], device=photo.device))["style"])
+
+    outs = [net(photo, s).clamp(0, 1) for s in range(len(CIN_STYLES))]
+    blends = {t: stylise_mix(net, photo, 0, 1, t) for t in (0.0, 0.5, 1.0)}
+    scores: dict[str, float] = {}
+    for s, out in enumerate(outs):
+        scores[f"style_loss_{s}"] = style_loss(out, s)
+        scores[f"style_loss_photo_{s}"] = style_loss(photo, s)
+        scores[f"layout_corr_{s}"] = layout_correlation(out, photo)
+    scores["output_diff_01"] = float((outs[0] - outs[1]).abs().mean())
+    for t, key in ((0.0, "0"), (0.5, "05"), (1.0, "1")):
+        scores[f"blend_loss_1_at_{key}"] = style_loss(blends[t], 1)
+    scores["blend_diff_0"] = float((blends[0.5] - outs[0]).abs().mean())
+    scores["blend_diff_1"] = float((blends[0.5] - outs[1]).abs().mean())
+    return scores
+
+
+def _cin_score(net: nn.Module) -> dict[str, float]:
+    return {k: float(f"{v:.4g}") for k, v in cin_style_scores(net).items()}
 
 
 # --------------------------------------------------------------------------- AdaIN (Huang & Belongie)
@@ -344,6 +436,11 @@ SPECS: dict[str, Spec] = {
         lecture="03", description="lecture 03's Johnson et al. transformer network (width 16, 3 residual blocks) "
                                   "for the procedural 'swirls' style",
         make_model=_fast_model, train=_fast_train, score=_fast_score, budget_min=12,
+    ),
+    "cin_style": Spec(
+        lecture="03", description="lecture 03's conditional-instance-norm network: fast_style with two more "
+                                  "styles (mosaic, strokes), all three trained together",
+        make_model=_cin_model, train=_cin_train, score=_cin_score, budget_min=15,
     ),
     "adain": Spec(
         lecture="03", description="lecture 03's AdaIN decoder (relu2_1 bottleneck) for arbitrary styles, "
