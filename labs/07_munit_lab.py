@@ -204,6 +204,7 @@ def use_my_adain(gen: munit.AdaINGenerator) -> munit.AdaINGenerator:
     return gen
 
 
+# %%
 def train_munit(domains: dict[str, torch.Tensor], steps: int, batch_size: int,
                 seed: int) -> tuple[nn.Module, nn.Module]:
     """Train MUNIT on unpaired domains["A"] and domains["B"] ((N, 3, 32, 32) in [-1, 1]); return (gen_a, gen_b)."""

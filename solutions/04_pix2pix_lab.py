@@ -228,6 +228,7 @@ def use_my_skips(G: UnetGenerator) -> UnetGenerator:
     return G
 
 
+# %%
 def train_pix2pix(pairs: dict[str, torch.Tensor], steps: int, batch_size: int, seed: int) -> nn.Module:
     """Train pix2pix on pairs["input"] -> pairs["target"] ((N, 3, 32, 32) in [-1, 1]); return G."""
     ### BEGIN SOLUTION

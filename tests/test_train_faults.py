@@ -422,8 +422,21 @@ def _press_ctrl_c():
     os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test, whatever an earlier test in this process installed.
+
+    The Trainer turns Ctrl-C into a clean stop only where that handler is in place (it leaves a
+    handler someone else installed alone), so the Ctrl-C test needs it.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("crash, saved_at", [(_raise_runtime_error, 6), (_press_ctrl_c, 7)])
-def test_history_after_a_crash_and_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch, crash, saved_at):
+def test_history_after_a_crash_and_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch, crash, saved_at,
+                                                                       python_sigint_handler):
     """log_every=4, checkpoint_every=3. A crash in step 8 resumes from step 6's checkpoint (mid log
     interval). Ctrl-C in step 7 finishes that step, logs a provisional entry and saves step 7. Either
     way the resumed run's history and weights equal an uninterrupted run's."""

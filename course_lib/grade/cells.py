@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-#: a check cell: one call of a lab's check function (comments and blank lines allowed around it)
-CHECK_CALL = re.compile(r"^(?P<lab>lab\d\d)\.(?P<check>check_\w+)\((?P<args>.*)\)$", re.S)
+#: a check cell: one call of a lab's check function (comments and blank lines allowed around it),
+#: whose result may be bound to names (``G = lab04.check_train_pix2pix(train_pix2pix)``: an outcome
+#: check returns the trained network for the cells that show it)
+CHECK_CALL = re.compile(r"^(?:[A-Za-z_][\w\s,]*=\s*)?(?P<lab>lab\d\d)\.(?P<check>check_\w+)\((?P<args>.*)\)$", re.S)
 STUB_MARK = "# YOUR CODE HERE"
 QUESTION_MARK = "*Your answer here.*"
 POINTS_TAG = re.compile(r"^points=(?P<points>\d+(?:\.\d+)?)$")
