@@ -152,7 +152,8 @@ def test_grade_a_folder_end_to_end(tmp_path):
     assert any("replaced course_lib.checks.lab01.check_receptive_field" in f for f in by["replaced_check"].flags)
     assert any("network" in f for f in by["socket"].flags)
     rows = list(csv.DictReader(open(tmp_path / "out" / "gradebook.csv")))
-    assert {r["student"]: r["total"] for r in rows}["solution"] == "4" and len(rows) == len(expected)
+    # 5 checks: receptive_field, dilated_stack, empirical_rf, train_hole_filler, question_1
+    assert {r["student"]: r["total"] for r in rows}["solution"] == "5" and len(rows) == len(expected)
     feedback = (tmp_path / "out" / "feedback" / "untouched.md").read_text()
     assert "0 / 4 points" in feedback and "not implemented yet" in feedback
 
