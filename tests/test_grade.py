@@ -155,7 +155,7 @@ def test_grade_a_folder_end_to_end(tmp_path):
     # 5 checks: receptive_field, dilated_stack, empirical_rf, train_hole_filler, question_1
     assert {r["student"]: r["total"] for r in rows}["solution"] == "5" and len(rows) == len(expected)
     feedback = (tmp_path / "out" / "feedback" / "untouched.md").read_text()
-    assert "0 / 4 points" in feedback and "not implemented yet" in feedback
+    assert "0 / 5 points" in feedback and "not implemented yet" in feedback
 
 
 def test_a_refused_archive_is_one_invalid_submission(tmp_path):
