@@ -157,7 +157,8 @@ def _hole_filler(variant="ok"):
     return train_hole_filler
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_train_hole_filler_reference_passes(seed):
     net = lab01.check_train_hole_filler(_hole_filler(), seed=seed)
     assert isinstance(net, nn.Module)

@@ -231,7 +231,8 @@ def _stylise(variant="ok"):
     return stylise
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_stylise_reference_passes(seed):
     image = lab02.check_stylise(_stylise(), seed=seed)
     assert image.shape == (1, 3, lab02.SIZE, lab02.SIZE)

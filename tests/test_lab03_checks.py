@@ -157,7 +157,8 @@ def _train_style_net(variant="ok"):
     return train_style_net
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_train_style_net_reference_passes(seed):
     net = lab03.check_train_style_net(_train_style_net(), seed=seed)
     assert isinstance(net, nn.Module)

@@ -137,7 +137,8 @@ def _train_pix2pixhd(variant: str = "ok"):
     return train_pix2pixhd
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_the_reference_training_beats_the_mean_photo(seed):
     G = lab05.check_train_pix2pixhd(_train_pix2pixhd(), seed=seed)
     assert isinstance(G, torch.nn.Module)

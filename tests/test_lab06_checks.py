@@ -266,7 +266,8 @@ def _train_cyclegan(variant: str = "ok"):
     return train_cyclegan
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_the_reference_training_beats_both_baselines(seed):
     G_AB, G_BA = lab06.check_train_cyclegan(_train_cyclegan(), seed=seed)
     assert isinstance(G_AB, torch.nn.Module) and isinstance(G_BA, torch.nn.Module)

@@ -151,7 +151,8 @@ def _train_munit(variant: str = "ok"):
     return train_munit
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_the_reference_training_beats_the_mean_shape(seed):
     gen_a, gen_b = lab07.check_train_munit(_train_munit(), seed=seed)
     assert isinstance(gen_a, torch.nn.Module) and isinstance(gen_b, torch.nn.Module)

@@ -140,7 +140,8 @@ def _train_context_encoder(variant: str = "reference"):
     return train_context_encoder
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_train_context_encoder_reference_passes(seed):
     G = lab08.check_train_context_encoder(_train_context_encoder(), seed=seed)
     assert G.image_size == lab08.SIZE

@@ -142,7 +142,8 @@ def _train_pconv(variant: str = "reference"):
     return train_pconv
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_train_pconv_reference_passes(seed):
     net = lab10.check_train_pconv(_train_pconv(), seed=seed)
     assert isinstance(net, lab10.PConvNet)

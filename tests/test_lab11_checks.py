@@ -191,7 +191,8 @@ def _train_matting(variant: str = "reference"):
     return train_matting
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# seed 0 is graded in the solution notebook (nbval runs it); a second seed here shows the margin is not luck
+@pytest.mark.parametrize("seed", [1])
 def test_train_matting_reference_passes(seed):
     model = lab11.check_train_matting(_train_matting(), seed=seed)
     assert isinstance(model, torch.nn.Module)
