@@ -14,13 +14,15 @@ export MALLOC_MMAP_THRESHOLD_ = 4294967295
 export MALLOC_TRIM_THRESHOLD_ = 4294967295
 export MPLBACKEND = Agg
 
-.PHONY: install install-site lab test test-fast notebooks labs site book bench estimate weights grade lint clean help
+.PHONY: install install-site lab test test-fast notebooks labs links site book bench estimate weights grade lint clean help
 
 help:
 	@echo "make lab        start JupyterLab at the course home (installs on first use)"
 	@echo "make test       the whole test suite: unit tests, labs, every notebook in quick mode"
 	@echo "make test-fast  unit tests only (no notebooks)"
 	@echo "make labs       regenerate labs/ from solutions/"
+	@echo "make links      copy pyproject.toml's repository address and version into every Colab"
+	@echo "                badge and install cell (they pin the tag vVERSION; see CONTRIBUTING.md)"
 	@echo "make notebooks  re-execute lectures and solutions in quick mode, store their outputs"
 	@echo "make site       the course website from the stored notebooks: build/site/html/index.html"
 	@echo "                (SITE_ARGS=--serve serves it on 127.0.0.1:8000; make book is the same)"
@@ -72,6 +74,11 @@ test-fast: $(STAMP)
 
 labs: $(STAMP)
 	$(BIN)/python -m tools.make_labs
+
+# pyproject.toml's version and [project.urls] Repository are their only home: this writes them
+# into badges, install cells, README and CONTRIBUTING (and regenerates the labs it touched).
+links: $(STAMP)
+	$(BIN)/python -m tools.sync_links
 
 notebooks: $(STAMP)
 	$(BIN)/python -m tools.run_notebooks

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.site import repository_url  # noqa: E402 (needs the line above)
+from tools.site import release_tag, repository_url  # noqa: E402 (needs the line above)
 
 project = "Image to Image"
 author = "the Image to Image course"
@@ -33,7 +33,8 @@ suppress_warnings = ["myst.header"]
 html_theme = "sphinx_book_theme"
 html_theme_options = {
     "repository_url": repository_url(),
-    "repository_branch": "main",
+    # the Colab button opens the notebook at the release tag, whose install cell pins the same release
+    "repository_branch": release_tag(),
     "path_to_docs": "",  # the site's pages mirror the repository: lectures/, labs/, solutions/
     "use_repository_button": True,
     "use_download_button": True,

@@ -15,9 +15,11 @@ Map of the package::
     checks            the lab graders
 """
 
+from course_lib._project import version as _version
 from course_lib.config import by_mode, is_quick, mode, seed_everything, setup
 
-__version__ = "0.1.0"
+#: from pyproject.toml, the one place the version is written (course_lib/_project.py)
+__version__ = _version()
 
 __all__ = ["__version__", "by_mode", "is_quick", "mode", "seed_everything", "setup", "hello"]
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab 03 · AdaIN, conditional instance norm and the perceptual loss
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/03_fast_style_adain_sr_lab.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/labs/03_fast_style_adain_sr_lab.ipynb)
 
 # %% [markdown]
 # You will write the three pieces that make feed-forward style transfer work, then use them:
@@ -32,7 +32,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab 05 · pix2pixHD: boundary maps, multi-scale discriminators, feature matching
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/05_pix2pixhd_lab.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/labs/05_pix2pixhd_lab.ipynb)
 
 # %% [markdown]
 # pix2pixHD (Wang et al., CVPR 2018) turns label maps into 2048x1024 photos. You will write three
@@ -31,7 +31,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

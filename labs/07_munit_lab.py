@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab 07 · MUNIT: AdaIN decoder, latent reconstruction, style sampling
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/07_munit_lab.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/labs/07_munit_lab.ipynb)
 
 # %% [markdown]
 # MUNIT splits an image into a **content** code (a spatial map shared by both domains) and a
@@ -34,7 +34,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab 10 · Partial convolution, gated convolution, free-form masks, contextual attention
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/labs/10_partial_conv_deepfill_lab.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/labs/10_partial_conv_deepfill_lab.ipynb)
 
 # %% [markdown]
 # You will write the four small pieces that lecture 10 builds on, and check each one as you go:
@@ -36,7 +36,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

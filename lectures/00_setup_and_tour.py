@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 00 · Set-up and tour: images as tensors, and a GAN in one page
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/00_setup_and_tour.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/00_setup_and_tour.ipynb)
 #
 # This course is about networks that take an image and return an image: translating label maps
 # into photos, filling holes, transferring style, cutting out a foreground. This first notebook
@@ -25,7 +25,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 01 · Dilated convolution and receptive fields
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/01_receptive_fields.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/01_receptive_fields.ipynb)
 #
 # Every image-to-image network answers the same question at every output pixel: *which input
 # pixels can this output depend on?* That set is the pixel's **receptive field**. It decides
@@ -32,7 +32,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

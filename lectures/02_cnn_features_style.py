@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 02 · Seeing with CNN features: feature inversion and Gatys style transfer
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/02_cnn_features_style.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/02_cnn_features_style.ipynb)
 #
 # A convolutional network trained to classify images turns a picture into a stack of feature
 # maps. This lecture asks what those features keep of the picture, and then uses the answer to
@@ -30,7 +30,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

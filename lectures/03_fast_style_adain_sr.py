@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 03 · Fast style transfer, conditional instance norm, AdaIN, and super-resolution with perceptual + GAN losses
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/03_fast_style_adain_sr.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/03_fast_style_adain_sr.ipynb)
 #
 # Gatys' style transfer (lecture 02) optimises every image from scratch: hundreds of passes through
 # VGG. This lecture trains networks that do it in **one forward pass**, and follows the idea to
@@ -30,7 +30,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 · pix2pix: paired translation with a conditional GAN
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/04_pix2pix.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/04_pix2pix.ipynb)
 #
 # A label map in, a photo out; edges in, a shoe out; a grey photo in, a colour one out. When the
 # training data come in **pairs** (input, target), the obvious recipe is a network trained to
@@ -32,7 +32,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 05 · pix2pixHD: coarse-to-fine generators, multi-scale discriminators, instance maps
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/05_pix2pixhd.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/05_pix2pixhd.ipynb)
 #
 # pix2pix makes 256x256 images. Asked for 2048x1024 street scenes (Cityscapes), it trains
 # unstably and the results lack detail. pix2pixHD (Wang, Liu, Zhu, Tao, Kautz and Catanzaro,
@@ -28,7 +28,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 06 · CycleGAN: translation without pairs
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/06_cyclegan.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/06_cyclegan.ipynb)
 #
 # pix2pix (lecture 04) learns a translation from *pairs*: each input comes with the output it
 # should become. For most translations nobody can supply such pairs. CycleGAN (Zhu, Park, Isola &
@@ -27,7 +27,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 07 · MUNIT: one input, many outputs
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/07_munit.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/07_munit.ipynb)
 #
 # CycleGAN (lecture 06) maps each input to *one* output. Many translations have many right answers:
 # a sketch of a shoe can become a red leather shoe or a blue canvas one; a summer scene can become
@@ -28,7 +28,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 08 · Inpainting I: PatchMatch and the Context Encoder
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/08_inpainting_classical_ce.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/08_inpainting_classical_ce.ipynb)
 #
 # **Inpainting** fills the missing or damaged region of an image so that nobody can tell it was
 # missing: removing a watermark, a passer-by or a power line, restoring a scratched photo, filling
@@ -36,7 +36,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

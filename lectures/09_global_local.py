@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 09 · Inpainting II: Globally and Locally Consistent Image Completion
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/09_global_local.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/09_global_local.ipynb)
 #
 # The Context Encoder (lecture 08) fills one fixed square in the centre of a 128x128 image, and its
 # single discriminator judges the whole filled region at once, so fine detail gets little
@@ -35,7 +35,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 10 · Free-form inpainting: partial convolution, gated convolution, contextual attention
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/10_partial_conv_deepfill.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/10_partial_conv_deepfill.ipynb)
 #
 # Lectures 08 and 09 filled *rectangles*. Real holes are not rectangles: a user erases a person, a
 # wire, a scratch. A convolution that slides over such a hole mixes real pixels with whatever the
@@ -31,7 +31,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

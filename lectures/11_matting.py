@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 11 · Matting and compositing
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/11_matting.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/11_matting.ipynb)
 #
 # Cutting a person out of a photo and putting them in front of another background (a portrait
 # cut-out, a virtual backdrop, an ID photo whose blue background must become red) is *matting*:
@@ -29,7 +29,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 12 · Capstone: four inpainting networks, one table
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/12_inpainting_capstone.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/12_inpainting_capstone.ipynb)
 #
 # Lectures 08-10 met four learned inpainting methods, each in its own paper's setting: the Context
 # Encoder (2016) with a centre square, Global & Local (2017) with rectangles, partial convolution
@@ -31,7 +31,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 13 · Capstone II: what pairing buys
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/lectures/13_translation_capstone.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/lectures/13_translation_capstone.ipynb)
 #
 # Lectures 04-07 met three ways to learn a translation, each in its own world: **pix2pix**
 # (Isola et al. 2017) learns from *pairs*, an input and its own target; **CycleGAN** (Zhu et al.
@@ -34,7 +34,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

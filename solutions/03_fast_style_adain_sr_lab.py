@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab 03 · AdaIN, conditional instance norm and the perceptual loss
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/main/solutions/03_fast_style_adain_sr_lab.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/image-to-image-course/image-to-image/blob/v0.1.0/solutions/03_fast_style_adain_sr_lab.ipynb)
 
 # %% [markdown] tags=["solution-only"]
 # **This is the solved version of the lab, for instructors.** Students get
@@ -36,7 +36,7 @@ import sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image"], check=True)
+                    "course-lib @ git+https://github.com/image-to-image-course/image-to-image@v0.1.0"], check=True)
 
 import course_lib
 

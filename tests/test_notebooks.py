@@ -8,12 +8,13 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-import tomllib
 
+from course_lib._project import read_pyproject
 from tools import make_labs
 from tools.notebooks import LABS, LECTURES, ROOT, SOLUTIONS, sources
 
-REPO_URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+PROJECT = read_pyproject(ROOT / "pyproject.toml")  # the repository address and version (tests/test_links.py)
+REPO_URL = PROJECT.repository
 ALL_SOURCES = [p for folder in (LECTURES, SOLUTIONS, LABS) for p in sources(folder)]
 IDS = [f"{p.parent.name}/{p.name}" for p in ALL_SOURCES]
 
@@ -43,10 +44,13 @@ def test_first_cells_follow_the_course_conventions(py: Path):
     nb = jupytext.read(py, fmt="py:percent")
     title = nb.cells[0]
     assert title.cell_type == "markdown" and title.source.startswith("# "), "the first cell is the title"
-    badge = f"https://colab.research.google.com/github/{REPO_URL.split('github.com/')[1]}/blob/main/{py.parent.name}/{py.stem}.ipynb"
-    assert badge in title.source, f"the title cell needs the Colab badge pointing at {badge}"
+    # badge and install cell pin the release tag, so a notebook opened in Colab installs its own release
+    badge = (f"https://colab.research.google.com/github/{REPO_URL.split('github.com/')[1]}/blob/{PROJECT.tag}/"
+             f"{py.parent.name}/{py.stem}.ipynb")
+    assert badge in title.source, f"the title cell needs the Colab badge pointing at {badge} (make links)"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert '"google.colab" in sys.modules' in first_code.source and f"git+{REPO_URL}" in first_code.source
+    assert '"google.colab" in sys.modules' in first_code.source
+    assert f'"course-lib @ git+{REPO_URL}@{PROJECT.tag}"' in first_code.source, "run `make links`"
     assert "course_lib.setup(" in first_code.source, "the first code cell seeds and prints the set-up"
     assert "torch" not in re.sub(r"#.*", "", first_code.source).split("pip", 1)[-1].split("check=True")[0], \
         "the Colab cell must never reinstall torch"

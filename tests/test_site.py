@@ -114,7 +114,7 @@ def test_markdown_links_stay_offline_and_repository_files_link_to_github():
     text = cell["source"]
     assert "[Open In Colab](https://x/y.ipynb)" in text and "badge.svg" not in text
     assert "[the lab](../labs/01_receptive_fields_lab.ipynb)" in text  # a page of the site: MyST resolves it
-    assert f"[the code]({url}/blob/main/course_lib/widgets.py)" in text
+    assert f"[the code]({url}/blob/{site.release_tag()}/course_lib/widgets.py)" in text
     assert "[a section](#top)" in text and "[gone](../no_such_file.py)" in text and "(https://example.org)" in text
     assert nb["cells"][1]["source"] == "x = a[0](b)"
     assert site.offline_markdown(nb, "lectures") == 0
@@ -123,7 +123,7 @@ def test_markdown_links_stay_offline_and_repository_files_link_to_github():
 def test_repository_url_comes_from_pyproject():
     url = site.repository_url()
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url)
-    assert f"colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/main/" in \
+    assert f"colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/{site.release_tag()}/" in \
         (ROOT / "README.md").read_text()
 
 
@@ -206,6 +206,7 @@ def test_site_in_chromium(built_site):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     org_repo = site.repository_url().removeprefix("https://github.com/")
+    tag = site.release_tag()  # the Colab buttons open the release, like the notebooks' own badges
     outside, errors = [], []
     try:
         with sync_playwright() as p:
@@ -259,7 +260,7 @@ def test_site_in_chromium(built_site):
                     # Launch buttons: Colab on this notebook's path, download of the committed .ipynb.
                     colab = page.eval_on_selector_all(
                         "a[href*='colab.research.google.com']", "as => as.map(a => a.href)")
-                    assert f"https://colab.research.google.com/github/{org_repo}/blob/main/{folder}/{nb_path.name}" in colab
+                    assert f"https://colab.research.google.com/github/{org_repo}/blob/{tag}/{folder}/{nb_path.name}" in colab
                     download = page.eval_on_selector_all(
                         f"a[href$='_sources/{folder}/{nb_path.name}']", "as => as.map(a => a.href)")
                     assert download, f"no download button on {url}"

@@ -11,7 +11,8 @@
   ``question_N`` is the graded part of a Question: its stub asks for the answer instead;
 * Markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` is removed;
 * cells tagged ``solution-only`` are dropped;
-* outputs and execution counts are stripped; Colab links to ``solutions/`` point to ``labs/``;
+* outputs and execution counts are stripped; Colab links to ``solutions/`` point to ``labs/``
+  (at the same tag: ``tools.sync_links``);
 * every cell gets nbgrader-compatible metadata (``course_lib.grade.cells``: answer cells are
   nbgrader solution cells, check cells locked autograder tests worth ``points``, the rest locked),
   so the labs work in an nbgrader course and ``python -m course_lib.grade`` can restore locked cells.
@@ -47,6 +48,8 @@ STUB_MESSAGE = re.compile(
     r"|not written yet\.|not answered yet\. Return your answer to the question above\.)$"
 )
 STUB_RAISE = re.compile(r"raise NotImplementedError\((?P<message>.*)\)\s*$")
+#: a link into solutions/ on GitHub or Colab, at any branch or tag (a lab's points at labs/ instead)
+LINK_TO_SOLUTIONS = re.compile(r"(/blob/[^/\s)\"']+/)solutions/")
 
 
 class MarkerError(ValueError):
@@ -149,7 +152,7 @@ def make_lab(solution: nbformat.NotebookNode, name: str = "solution") -> nbforma
             cell.execution_count = None
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source, where)
-        cell.source = cell.source.replace("/blob/main/solutions/", "/blob/main/labs/")
+        cell.source = LINK_TO_SOLUTIONS.sub(r"\1labs/", cell.source)
         cells.append(cell)
     lab.cells = cells
     return add_nbgrader_metadata(lab)

@@ -29,8 +29,13 @@ def read_source(path: Path) -> nbformat.NotebookNode:
     nb = jupytext.read(path, fmt="py:percent")
     nb.metadata["kernelspec"] = dict(KERNEL)
     for i, cell in enumerate(nb.cells):
-        cell["id"] = f"c{i:03d}-{hashlib.sha1(cell.source.encode()).hexdigest()[:8]}"
+        cell["id"] = cell_id(i, cell.source)
     return nb
+
+
+def cell_id(index: int, source: str) -> str:
+    """The id of cell ``index`` with ``source``: stable between runs, new when the source changes."""
+    return f"c{index:03d}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
 
 
 def pair_texts(nb: nbformat.NotebookNode) -> dict[str, str]:

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_lib._project import read_pyproject
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "book"
 OUT = ROOT / "build" / "site"
@@ -38,11 +40,16 @@ class SiteError(RuntimeError):
 
 def repository_url() -> str:
     """The repository's web address, from pyproject.toml's ``[project.urls] Repository``."""
-    text = (ROOT / "pyproject.toml").read_text()
-    m = re.search(r'^Repository\s*=\s*"([^"]+)"', text, flags=re.M)
-    if m is None:
+    url = read_pyproject(ROOT / "pyproject.toml").repository
+    if not url:
         raise SiteError("pyproject.toml has no [project.urls] Repository = \"https://github.com/ORG/REPO\"")
-    return m.group(1).rstrip("/")
+    return url
+
+
+def release_tag() -> str:
+    """``vVERSION`` (pyproject.toml's version): the tag the Colab buttons and GitHub links point at,
+    as the notebooks' own badges and install cells do (``tools.sync_links``)."""
+    return read_pyproject(ROOT / "pyproject.toml").tag
 
 
 def notebooks(folder: str) -> list[Path]:
@@ -144,7 +151,7 @@ def _repository_links(markdown: str, folder: str) -> str:
         if not path.is_relative_to(ROOT) or not path.exists() or path.suffix == ".ipynb":
             return m.group(0)
         kind = "tree" if path.is_dir() else "blob"
-        return f"]({repository_url()}/{kind}/main/{path.relative_to(ROOT).as_posix()})"
+        return f"]({repository_url()}/{kind}/{release_tag()}/{path.relative_to(ROOT).as_posix()})"
 
     return re.sub(r"\]\((?!\w+:|#)([^)\s]+)\)", rewrite, markdown)
 
