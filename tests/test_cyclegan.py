@@ -10,7 +10,7 @@ from course_lib.data.unpaired import SeasonScenes
 from course_lib.losses import discriminator_loss
 from course_lib.nn import PatchGAN
 from course_lib.train import Phase, TrainConfig, Trainer
-from course_lib.translation import cyclegan
+from course_lib.translation import cyclegan, recipes
 from course_lib.translation.cyclegan import CycleGANTask, ImagePool, ResnetGenerator
 from tests.helpers import random_image, write_image
 
@@ -202,26 +202,26 @@ def _unpaired_folder(root, n_a=3, n_b=2):
 
 
 def test_recipes_build_for_both_presets_and_real_folders(tmp_path):
-    quick = cyclegan.recipe("quick")
+    quick = recipes.cyclegan("quick")
     assert isinstance(quick.data, SeasonScenes) and quick.config.lr_decay_start == cyclegan.PRESETS["quick"].lr_decay_start
     assert quick.data[0]["A"].shape == (3, 32, 32)
-    paper = cyclegan.recipe("paper", str(_unpaired_folder(tmp_path / "h2z")))
+    paper = recipes.cyclegan("paper", str(_unpaired_folder(tmp_path / "h2z")))
     assert cyclegan.describe(paper.task)["G_AB"] == 11_378_179
     assert paper.data[0]["A"].shape == (3, 256, 256)  # 286 -> 256 random crops of the folder's images
     assert paper.config.steps == 200 * 3 and paper.config.lr_decay_start == 100 * 3 and paper.config.batch_size == 1
     with pytest.raises(ValueError, match="unknown CycleGAN preset"):
-        cyclegan.recipe("huge")
+        recipes.cyclegan("huge")
 
 
 def test_empty_trainB_and_bad_data_names(tmp_path):
     root = _unpaired_folder(tmp_path / "h2z", n_b=0)
     (root / "trainB").mkdir()
     with pytest.raises(ValueError, match="trainB contains no images"):
-        cyclegan.recipe("quick", str(root))
+        recipes.cyclegan("quick", str(root))
     with pytest.raises(ValueError, match="neither a procedural data set"):
-        cyclegan.recipe("quick", str(tmp_path / "nowhere"))
+        recipes.cyclegan("quick", str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="'facades' is a paired data set"):
-        cyclegan.recipe("quick", "facades")
+        recipes.cyclegan("quick", "facades")
 
 
 def test_registry_names_download_and_read_the_unpaired_layout(tmp_path, monkeypatch):
@@ -237,7 +237,7 @@ def test_registry_names_download_and_read_the_unpaired_layout(tmp_path, monkeypa
                        archive.stat().st_size, "unpaired", "tiny2zebra", "test", "a tiny unpaired archive")
     monkeypatch.setitem(REGISTRY, "tiny2zebra", spec)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    rec = cyclegan.recipe("quick", "tiny2zebra")
+    rec = recipes.cyclegan("quick", "tiny2zebra")
     assert len(rec.data) == 2 and rec.data[1]["B"].shape == (3, 32, 32)
     assert (tmp_path / "cache" / "tiny2zebra" / ".complete").is_file()
     # the real entries are wired to the same path (their archives are verified by sha256 in the registry)
@@ -250,7 +250,7 @@ def test_recipe_rejects_images_too_small_for_the_generator(monkeypatch):
         monkeypatch.setitem(cyclegan.PRESETS, "quick", cyclegan.Preset(size=size, ngf=4, ndf=4, n_blocks=1, steps=1,
                                                                        batch_size=1, lr=1e-3, lr_decay_start=None))
         with pytest.raises(ValueError, match=message):
-            cyclegan.recipe("quick")
+            recipes.cyclegan("quick")
 
 
 def test_cli_trains_cyclegan_on_a_folder(tmp_path):

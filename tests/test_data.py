@@ -345,7 +345,7 @@ def test_paired_folder_reads_a_b_folders_paired_by_name(tmp_path, monkeypatch):
     assert torch.equal(flipped["input"], PairedFolder(root, "test", "AtoB", size=16)[0]["target"])
     ds.verify()
     # the pix2pix recipe reads the registry entry through the same loader (labels -> photo, BtoA)
-    from course_lib.translation.paired_recipes import paired_data
+    from course_lib.translation.recipes import paired_data
 
     monkeypatch.setitem(REGISTRY, "facades", spec)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))

@@ -8,7 +8,7 @@ import torch
 
 from course_lib.data.unpaired import ShapesToTextures
 from course_lib.train import Phase, TrainConfig, Trainer
-from course_lib.translation import munit
+from course_lib.translation import munit, recipes
 from course_lib.translation.munit import (
     AdaINGenerator,
     AdaINResBlock,
@@ -248,17 +248,17 @@ def test_mean_pairwise_distance_and_decode_with_style():
 
 # --------------------------------------------------------------------------- recipe and CLI
 def test_recipes_and_sizes(monkeypatch):
-    quick = munit.recipe("quick")
+    quick = recipes.munit("quick")
     assert isinstance(quick.data, ShapesToTextures) and quick.data[0]["B"].shape == (3, 32, 32)
     assert munit.describe(munit.PRESETS["paper"].task())["total"] == 46_594_716
     small = munit.Preset(size=32, dim=4, n_downsample=2, n_res=1, mlp_dim=8, dis_dim=4, dis_layers=4, dis_scales=3, steps=1,
                          batch_size=1, lr=1e-4, lr_step=None)
     monkeypatch.setitem(munit.PRESETS, "quick", small)
     with pytest.raises(ValueError, match="too small for 3 discriminator scales"):
-        munit.recipe("quick")
+        recipes.munit("quick")
     monkeypatch.setitem(munit.PRESETS, "quick", munit.Preset(**{**small.__dict__, "size": 12}))
     with pytest.raises(ValueError, match="sides >= 16"):
-        munit.recipe("quick")
+        recipes.munit("quick")
 
 
 def test_empty_trainB_folder_is_refused(tmp_path):
@@ -267,7 +267,7 @@ def test_empty_trainB_folder_is_refused(tmp_path):
     write_image(tmp_path / "d" / "trainA" / "0.png", random_image(32, 32))
     (tmp_path / "d" / "trainB").mkdir()
     with pytest.raises(ValueError, match="trainB contains no images"):
-        munit.recipe("quick", str(tmp_path / "d"))
+        recipes.munit("quick", str(tmp_path / "d"))
 
 
 def test_cli_trains_munit(tmp_path):

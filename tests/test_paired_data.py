@@ -179,7 +179,7 @@ def test_cli_trains_pix2pix_on_a_registry_data_set_built_here(tmp_path, monkeypa
     assert hashlib.sha256(archive.read_bytes()).hexdigest() in printed  # the unpinned checksum is shown
     assert "(BtoA)" in printed and (out / "samples").is_dir()
 
-    from course_lib.translation.paired_recipes import pix2pix
+    from course_lib.translation.recipes import pix2pix
 
     recipe = pix2pix("paper", "facades")  # cached now: no second download
     assert recipe.config.batch_size == 1 and recipe.config.steps == 200 * 3 and recipe.config.lr_decay_start == 300
@@ -190,7 +190,7 @@ def test_cli_trains_pix2pix_on_a_registry_data_set_built_here(tmp_path, monkeypa
 
 def test_cli_trains_pix2pixhd_in_three_stages(tmp_path):
     from course_lib.train.cli import main
-    from course_lib.translation.paired_recipes import pix2pixhd
+    from course_lib.translation.recipes import pix2pixhd
 
     recipe = pix2pixhd("quick", None)
     assert [p.options["stage"] for p in recipe.phases] == ["global", "local", "joint"]
@@ -202,7 +202,7 @@ def test_cli_trains_pix2pixhd_in_three_stages(tmp_path):
 
 
 def test_cli_rejects_unknown_data():
-    from course_lib.translation.paired_recipes import pix2pix
+    from course_lib.translation.recipes import pix2pix
 
     with pytest.raises(SystemExit, match="neither a folder nor one of"):
         pix2pix("quick", "horse2zebra")

@@ -184,6 +184,7 @@ def test_instance_average_pool_is_the_mean_per_instance_and_image():
 
 
 def test_kmeans_finds_separated_clusters_and_sampling_varies():
+    pytest.importorskip("sklearn", reason="pix2pixHD's clustering uses scikit-learn: `pip install scikit-learn`")
     g = torch.Generator().manual_seed(0)
     pts = torch.cat([torch.randn(20, 2, generator=g) * 0.05 + c for c in (torch.tensor([0.0, 0.0]), torch.tensor([3.0, 3.0]))])
     centres = kmeans(pts, 2)
@@ -199,7 +200,30 @@ def test_kmeans_finds_separated_clusters_and_sampling_varies():
     assert {float(m[0, 0, 0, 0]) for m in maps} == {1.0, -1.0} and all(m[0, 0, 0, 0] == m[0, 0, 0, 1] for m in maps)
 
 
+def test_kmeans_is_scikit_learns_deterministic_and_keeps_dtype_and_distinct_centres():
+    pytest.importorskip("sklearn", reason="pix2pixHD's clustering uses scikit-learn: `pip install scikit-learn`")
+    g = torch.Generator().manual_seed(1)
+    pts = torch.cat([torch.randn(30, 3, generator=g) * 0.1 + c for c in (-2.0, 0.0, 2.0)]).double()
+    first, again = kmeans(pts, 3, seed=4), kmeans(pts, 3, seed=4)
+    assert first.dtype == torch.float32 and first.shape == (3, 3) and torch.equal(first, again)
+    # each centre is the mean of one blob: within 0.1 of -2, 0 or 2 in every coordinate
+    assert sorted(round(float(c.mean())) for c in first) == [-2, 0, 2]
+    assert torch.allclose(first, first.round(), atol=0.1)
+    # repeated instances: never more centres than distinct points (and no scikit-learn warning)
+    twice = torch.tensor([[1.0, 2.0]] * 4 + [[5.0, 5.0]] * 3)
+    assert sorted(kmeans(twice, 5).tolist()) == [[1.0, 2.0], [5.0, 5.0]]
+
+
+def test_kmeans_without_scikit_learn_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn.cluster", None)  # an import of it now fails
+    with pytest.raises(ImportError, match=r"pip install scikit-learn"):
+        kmeans(torch.rand(4, 2), 2)
+
+
 def test_cluster_features_groups_instances_by_class():
+    pytest.importorskip("sklearn", reason="pix2pixHD's clustering uses scikit-learn: `pip install scikit-learn`")
     torch.manual_seed(0)
     enc = FeatureEncoder(3, 2, nef=4, n_downsampling=1)
     inst = torch.tensor([[[0, 0, 1, 1]] * 4] * 2)

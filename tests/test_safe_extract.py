@@ -155,7 +155,7 @@ def test_unverified_download_refuses_plain_http_and_says_how_to_pin(tmp_path, mo
     def no_network(*args, **kwargs):  # the refusal must come before any connection
         raise AssertionError("download() tried the network")
 
-    monkeypatch.setattr(dl.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(dl, "_fetch", no_network)
     reg = {"plain": DatasetSpec("plain", ("http://127.0.0.1:9/plain.tar.gz",), "plain.tar.gz", None, None,
                                 "paired", "plain", "", "")}
     with pytest.raises(ValueError, match=r"refusing to download 'plain' without a checksum over plain http.*sha256="):
@@ -168,7 +168,8 @@ def test_unverified_download_skips_http_mirrors_but_uses_https(tmp_path, monkeyp
     archive = make_tar(tmp_path / "mixed.tar.gz", {"mixed/a.txt": b"x"})
     tried = []
 
-    def fake_fetch(urls, dest, timeout):
+    def fake_fetch(urls, dest, timeout, sha256):
+        assert sha256 is None  # unverified: nothing to check the bytes against but the transport
         tried.extend(urls)
         dest.write_bytes(archive.read_bytes())
 

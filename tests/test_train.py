@@ -354,6 +354,32 @@ def test_command_lines_are_installed_documented_and_list_recipes_in_one_line_eac
     assert (Path(cli.__file__).parents[1] / "py.typed").is_file()
 
 
+def test_every_recipe_lives_in_its_topics_recipes_module():
+    """One home per topic: ``course_lib/<topic>/recipes.py`` holds all of that topic's CLI recipes."""
+    import ast
+    import importlib
+
+    from course_lib.train import cli
+
+    root = Path(cli.__file__).parents[1]
+    for name, target in cli.RECIPES.items():
+        module, _, func = target.partition(":")
+        package, _, leaf = module.rpartition(".")
+        assert leaf == "recipes" and package.count(".") == 1 and package.startswith("course_lib."), \
+            f"recipe {name!r} -> {target}: put it in course_lib/<topic>/recipes.py"
+        assert (root / package.split(".")[1] / "__init__.py").is_file(), f"{package} is not a course_lib package"
+        assert callable(getattr(importlib.import_module(module), func)), target
+    # and no recipe hides elsewhere: only the recipes modules (and the trainer itself) build a Recipe
+    builders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "recipes.py" or path.relative_to(root).as_posix() in ("train/cli.py", "train/bench.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "Recipe" for alias in node.names):
+                builders.append(path.relative_to(root).as_posix())
+    assert not builders, f"these modules build CLI recipes outside a recipes.py: {builders}"
+
+
 def test_cli_tensorboard_log_holds_the_history_numbers(tmp_path, capsys):
     pytest.importorskip("tensorboard", reason="tensorboard is in the dev extra; `pip install tensorboard`")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -5,14 +5,19 @@ photos bundled with scikit-image. ``download(name)`` is for full-mode runs on a 
 network. It
 
 1. looks ``name`` up in :data:`REGISTRY` (mirrors, sha256, size, layout, licence);
-2. streams the archive to ``<cache>/downloads/<file>.part``, checks its size and sha256, renames it;
+2. fetches the archive with `pooch <https://www.fatiando.org/pooch/>`_ (imported only then, so
+   ``import course_lib`` works without it), trying the mirrors in order: each try streams into a
+   temporary file in ``<cache>/downloads/`` and becomes ``<file>`` only once its sha256 matches;
+   the size and sha256 of an archive already there are checked before it is used;
 3. extracts it with :func:`safe_extract` into a fresh temporary folder, then renames that to
    ``<cache>/<name>``;
 4. returns the folder, and on later calls returns it at once.
 
 An entry without a pinned sha256 downloads only with ``sha256=...`` or ``allow_unverified=True``,
 and an unverified archive is fetched over https only: over plain http anyone on the network path
-could swap it, and nothing would notice.
+could swap it, and nothing would notice. With ``$COURSE_OFFLINE`` set (and under the tests'
+network guard) nothing is fetched: a missing archive is a :class:`ConnectionError` saying where
+to put it, which :func:`try_download` turns into the course's offline data.
 
 Extraction guarantees (:func:`safe_extract`). Every member of the archive is checked *before*
 anything is written; the archive is refused with a :class:`UnsafeArchiveError` (a ``ValueError``
@@ -43,13 +48,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
 import stat
 import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -460,18 +465,50 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> None:
 
 
 # ---------------------------------------------------------------------------- download
-def _fetch(urls: tuple[str, ...], dest: Path, timeout: float) -> None:
-    errors = []
+def _copy_local(url: str, output_file: str, pooch: object = None, check_only: bool = False) -> bool | None:
+    """A pooch downloader for ``file://`` mirrors (a copy on a USB stick or a share; the tests' archives)."""
+    source = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    if check_only:
+        return source.is_file()
+    shutil.copyfile(source, output_file)
+    return None
+
+
+def _fetch(urls: tuple[str, ...], dest: Path, timeout: float, sha256: str | None) -> None:
+    """Put the archive at ``dest`` from the first mirror that serves it (with ``sha256``, if known).
+
+    :func:`pooch.retrieve` streams each try into a temporary file next to ``dest`` (with a progress
+    bar), checks its sha256 and only then renames it to ``dest``: a partial or mismatching
+    download never sits under the final name. Raises ``ValueError`` when a mirror served other
+    bytes than the checksum says, ``ConnectionError`` when none served anything.
+    """
+    try:
+        import pooch  # lazily: `import course_lib` works without it (a --no-deps install)
+        import requests
+    except ImportError as exc:
+        raise ConnectionError(
+            f"cannot download {dest.name}: course_lib downloads with pooch, which is not installed "
+            f"(`pip install pooch`). Or download the file elsewhere and put it at {dest}."
+        ) from exc
+    progress = importlib.util.find_spec("tqdm") is not None  # pooch draws its progress bar with tqdm
+    errors, mismatches = [], []
     for url in urls:
-        part = dest.with_name(dest.name + ".part")
+        downloader = _copy_local if url.lower().startswith("file:") else \
+            pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as f:
-                shutil.copyfileobj(response, f, length=1 << 20)
-            os.replace(part, dest)
+            pooch.retrieve(url, known_hash=f"sha256:{sha256.lower()}" if sha256 else None, fname=dest.name,
+                           path=dest.parent, downloader=downloader)
             return
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except ValueError as exc:  # pooch: the sha256 differs (the temporary file is already deleted)
+            mismatches.append(f"  {url}: {exc}")
+        except (requests.exceptions.RequestException, OSError) as exc:
             errors.append(f"  {url}: {exc}")
-            part.unlink(missing_ok=True)
+    if mismatches:
+        raise ValueError(
+            f"checksum mismatch for {dest.name}: the bytes served are not the registered archive (expected "
+            f"sha256 {sha256}):\n" + "\n".join(mismatches + errors) + "\nNothing was kept. The server may have "
+            "changed the file; try again later or another mirror, or check the sha256 you passed."
+        )
     raise ConnectionError(
         f"could not download {dest.name} from any mirror:\n" + "\n".join(errors) + "\n"
         f"If this machine is offline, download the file elsewhere and put it at {dest}, then call "
@@ -508,7 +545,7 @@ def download(
     Raises:
         ValueError: unknown name, malformed ``sha256``, no checksum and no consent, checksum or size
             mismatch, or an archive refused by :func:`safe_extract` (unsafe or corrupt).
-        ConnectionError: no mirror answered.
+        ConnectionError: no mirror answered, offline mode, or pooch (the downloader) is not installed.
     """
     registry = REGISTRY if registry is None else registry
     if name not in registry:
@@ -555,7 +592,10 @@ def download(
                 f"Unset COURSE_OFFLINE on a machine with a network, or put {spec.filename} at {archive}."
             )
         print(f"downloading {name} ({spec.size_bytes / 1e6:.0f} MB) ..." if spec.size_bytes else f"downloading {name} ...")
-        _fetch(urls, archive, timeout)
+        _fetch(urls, archive, timeout, expected)  # pooch has checked the sha256 before the rename
+        fetched = True
+    else:
+        fetched = False  # a cached archive, or one put there by hand: checked below like any other
     if sha256 is None and spec.sha256 is not None and spec.size_bytes is not None:
         # The registry's size comes with its checksum: a cheaper, clearer first test.
         size = archive.stat().st_size
@@ -565,7 +605,8 @@ def download(
                 f"not the registered file; delete {archive} and download it again."
             )
     if expected is not None:
-        verify_sha256(archive, expected)
+        if not fetched:
+            verify_sha256(archive, expected)
     else:
         print(f"{name}: sha256 {sha256_of(archive)} (unverified; add it to the registry)")
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))

@@ -362,7 +362,7 @@ def mask_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------- the CLI's data choice
 def unpaired_dataset(data: str | os.PathLike | None, size: int, train: bool = True, paper: bool = False,
                      default: str = "seasons", length: int = 1000) -> tuple[Any, str]:
-    """The data set named by the CLI's ``--data`` (see :func:`course_lib.translation.cyclegan.recipe`).
+    """The data set named by the CLI's ``--data`` (see :func:`course_lib.translation.recipes.cyclegan`).
 
     ``None`` gives ``default`` (``"seasons"`` or ``"shapes"``, procedural); a registry name of an
     unpaired set is downloaded and read with :class:`~course_lib.data.UnpairedFolder`; any other

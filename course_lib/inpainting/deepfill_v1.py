@@ -214,28 +214,5 @@ class DeepFillV1Task(TrainingTask):
         return torch.cat([batch["image"] * (1 - batch["mask"]), self.complete(batch), batch["image"]])
 
 
-def recipe(preset: str, data: str | None = None) -> Any:
-    """``python -m course_lib.train deepfill_v1``: quick = 64 px photos, cnum 12; paper = cnum 32 at 256 px."""
-    from course_lib.inpainting.data import MaskedImages
-    from course_lib.inpainting.freeform import box_mask, free_form_mask
-    from course_lib.inpainting.partial_conv import _recipe_images
-    from course_lib.train.cli import Recipe
-    from course_lib.train.loop import TrainConfig
-
-    size = 64 if preset == "quick" else 256
-    images = _recipe_images(data, size, preset)
-    value_range = (0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0)
-    if preset == "quick":
-        masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=False), seed=0, value_range=value_range)
-        return Recipe(DeepFillV1Task(DeepFillV1Generator(cnum=12), lr=2e-3), masked,
-                      TrainConfig(steps=300, batch_size=8, log_every=50, sample_every=150),
-                      description="DeepFill v1 (cnum 12), 64x64 bundled photos, free-form masks, reconstruction losses")
-    # v1 trains on 128x128 boxes (shrunk by up to 16 px per side) in 256x256 images, batch 16.
-    masked = MaskedImages(images, lambda rng: box_mask(size, rng), seed=0, value_range=value_range)
-    return Recipe(DeepFillV1Task(DeepFillV1Generator(cnum=32)), masked,
-                  TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
-                  description="DeepFill v1 (release: cnum 32), 256x256, 128x128 boxes, reconstruction losses")
-
-
 __all__: Sequence[str] = ["PAPER_GAMMA", "RELEASE_GAMMA", "tf_init", "gen_conv", "UpConv", "DeepFillV1Generator", "distance_to_known", "spatial_discount",
-                          "DeepFillV1Task", "recipe"]
+                          "DeepFillV1Task"]

@@ -486,50 +486,7 @@ class DeepFillV2Task(TrainingTask):
         return torch.cat([batch["image"] * (1 - batch["mask"]), self.complete(batch), batch["image"]])
 
 
-def recipe(preset: str, data: str | None = None, guided: bool = False) -> Any:
-    """``python -m course_lib.train deepfill_v2``: the release's *unguided* model (no sketch channel).
-
-    quick = 64 px photos, cnum 16; paper = the release's setup (``inpaint.yml``: ``guided: False``,
-    cnum 48, SN-PatchGAN 64 on image + mask, hinge, lr 1e-4, 256x256 strokes + box).
-    ``guided=True`` (the recipe ``deepfill_v2_guided``, :func:`recipe_guided`) trains the paper's
-    user-guided variant instead: a sketch channel in the generator and the discriminator, with edges
-    of the ground truth inside the hole as the sketch (the paper's HED edges; Canny here, see
-    :func:`edge_sketch`).
-    """
-    from course_lib.inpainting.data import MaskedImages
-    from course_lib.inpainting.freeform import free_form_mask
-    from course_lib.inpainting.partial_conv import _recipe_images
-    from course_lib.train.cli import Recipe
-    from course_lib.train.loop import TrainConfig
-
-    size = 64 if preset == "quick" else 256
-    images = _recipe_images(data, size, preset)
-    masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=preset != "quick"), seed=0,
-                          value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
-    # D sees image + mask (+ the sketch inside the hole when guided): 4 or 5 channels.
-    d_channels = 5 if guided else 4
-    dataset = WithSketch(masked) if guided else masked
-    variant = "user-guided (sketch)" if guided else "unguided"
-    if preset == "quick":
-        task = DeepFillV2Task(DeepFillV2Generator(cnum=16, guided=guided, init="open"), SNPatchGAN(d_channels, cnum=16),
-                              lr=1e-3, gan_weight=0.1)
-        phases = [Phase("l1 warm-up", 150, updates=("G",)), Phase("sn-patchgan", 150)]
-        return Recipe(task, dataset, TrainConfig(batch_size=8, log_every=50, sample_every=150), phases=phases,
-                      description=f"DeepFill v2 (cnum 16, {variant}, open gates), 64x64 bundled photos, free-form "
-                                  "masks; L1 warm-up, then L1 + 0.1 x SN-PatchGAN hinge")
-    task = DeepFillV2Task(DeepFillV2Generator(cnum=48, guided=guided), SNPatchGAN(d_channels, cnum=64))
-    label = ("DeepFill v2, the paper's user-guided variant (sketch channel; otherwise the release's settings: "
-             if guided else "DeepFill v2 (the release's unguided model: ")
-    return Recipe(task, dataset, TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
-                  description=label + "cnum 48, SN-PatchGAN 64, hinge, lr 1e-4), 256x256, strokes + box")
-
-
-def recipe_guided(preset: str, data: str | None = None) -> Any:
-    """``python -m course_lib.train deepfill_v2_guided``: the paper's user-guided (sketch) variant of :func:`recipe`."""
-    return recipe(preset, data, guided=True)
-
-
 __all__: Sequence[str] = ["INITS", "open_gates", "GatedConv2d", "GatedUpConv2d", "GatedConvTranspose2d", "CoarseNetV2", "RefineNetV2",
                           "DeepFillV2Generator", "SNPatchGAN", "largest_singular_value", "edge_sketch", "WithSketch",
                           "sketch_agreement",
-                          "sn_patchgan_d_loss", "DeepFillV2Task", "recipe", "recipe_guided"]
+                          "sn_patchgan_d_loss", "DeepFillV2Task"]

@@ -310,43 +310,5 @@ class PConvTask(TrainingTask):
         return torch.cat([batch["image"] * (1 - batch["mask"]), self.complete(batch), batch["image"]])
 
 
-def recipe(preset: str, data: str | None = None) -> Any:
-    """``python -m course_lib.train pconv``: quick = 64 px bundled photos; paper = 512 px folder."""
-    from course_lib.inpainting.data import MaskedImages
-    from course_lib.inpainting.freeform import free_form_mask
-    from course_lib.train.cli import Recipe
-    from course_lib.train.loop import TrainConfig
-
-    size = 64 if preset == "quick" else 512
-    images = _recipe_images(data, size, preset)
-    masks = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=False), seed=0,
-                         value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
-    if preset == "quick":
-        # Without the VGG terms: on a CPU they cost ~90% of a step (three VGG-16 passes to pool3).
-        task = PConvTask(PConvUNet(layers=5, width=16), lr=2e-3, use_vgg=False)
-        return Recipe(task, masks, TrainConfig(steps=400, batch_size=8, log_every=50, sample_every=200),
-                      description="PConv U-Net, 5 layers, width 16, 64x64 crops of the bundled photos, free-form "
-                                  "masks; valid, hole and TV losses with the paper's weights (no VGG terms)")
-    # The paper: batch 6, lr 2e-4, then fine-tuning at 5e-5 with the encoder's batch norm frozen.
-    task = PConvTask(PConvUNet(layers=8, width=64), lr=2e-4)
-    phases = [Phase("train", 600_000), Phase("finetune", 200_000, options={"lr": 5e-5, "freeze_encoder_bn": True})]
-    return Recipe(task, masks, TrainConfig(batch_size=6, log_every=100, sample_every=5000), phases=phases,
-                  description="PConv U-Net (Liu et al. 2018), 512x512, free-form masks")
-
-
-def _recipe_images(data: str | None, size: int, preset: str) -> Any:
-    """Images for the inpainting recipes: bundled photos (in [0, 1]) or a folder of images (in [-1, 1])."""
-    from course_lib.data import ImageFolder, PhotoCrops
-    from course_lib.inpainting.patches import PhotoPatches
-
-    if data in (None, "photos"):
-        if preset == "quick":
-            return PhotoPatches(size=size, length=100_000, seed=0)  # pre-shrunk photos: cheap crops
-        print("note: the paper preset on the bundled photos is only a smoke test; pass --data FOLDER "
-              "(e.g. Places2 or CelebA-HQ images) for a real run")
-        return PhotoCrops(size=size, length=100_000, seed=0)
-    return ImageFolder(data, size=size)
-
-
 __all__: Sequence[str] = ["PCONV_LOSS_WEIGHTS", "PAPER_ENCODER", "partial_conv2d", "PartialConv2d", "PConvUNet",
-                          "pconv_loss", "pconv_vgg", "PConvTask", "recipe"]
+                          "pconv_loss", "pconv_vgg", "PConvTask"]

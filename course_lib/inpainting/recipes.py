@@ -1,14 +1,21 @@
-"""Command-line recipes for the inpainting models: ``python -m course_lib.train context_encoder|global_local``.
+"""Command-line recipes of topics 08-10: ``python -m course_lib.train MODEL`` with MODEL one of
+``context_encoder``, ``global_local``, ``pconv``, ``deepfill_v1``, ``deepfill_v2``, ``deepfill_v2_guided``.
+
+The networks and training steps live in their own modules (:mod:`.context_encoder`,
+:mod:`.global_local`, :mod:`.partial_conv`, :mod:`.deepfill_v1`, :mod:`.deepfill_v2`); this
+module only wires each to its data, masks and schedule.
 
 ``--preset quick`` trains a small model on the bundled photos and textures in minutes on a CPU;
-``--preset paper`` uses the papers' sizes and schedules and needs ``--data FOLDER`` (photographs,
-e.g. Places2 or Paris StreetView) and a GPU.
+``--preset paper`` uses the papers' sizes and schedules and is meant for ``--data FOLDER``
+(photographs, e.g. Places2, Paris StreetView or CelebA-HQ) and a GPU.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from course_lib.train.cli import Recipe
-from course_lib.train.loop import TrainConfig
+from course_lib.train.loop import Phase, TrainConfig
 
 
 def _images(preset: str, data: str | None, size: int, min_side: int, max_side: int):
@@ -71,3 +78,107 @@ def global_local(preset: str, data: str | None = None) -> Recipe:
         description=f"Global & Local {size} px, width {width}, {optimizer}, phases "
                     + " / ".join(f"{p.name} {p.steps}" for p in phases),
     )
+
+
+def _photo_or_folder_images(data: str | None, size: int, preset: str) -> Any:
+    """Images for the inpainting recipes: bundled photos (in [0, 1]) or a folder of images (in [-1, 1])."""
+    from course_lib.data import ImageFolder, PhotoCrops
+    from course_lib.inpainting.patches import PhotoPatches
+
+    if data in (None, "photos"):
+        if preset == "quick":
+            return PhotoPatches(size=size, length=100_000, seed=0)  # pre-shrunk photos: cheap crops
+        print("note: the paper preset on the bundled photos is only a smoke test; pass --data FOLDER "
+              "(e.g. Places2 or CelebA-HQ images) for a real run")
+        return PhotoCrops(size=size, length=100_000, seed=0)
+    return ImageFolder(data, size=size)
+
+
+def pconv(preset: str, data: str | None = None) -> Recipe:
+    """``python -m course_lib.train pconv``: quick = 64 px bundled photos; paper = 512 px folder."""
+    from course_lib.inpainting.data import MaskedImages
+    from course_lib.inpainting.freeform import free_form_mask
+    from course_lib.inpainting.partial_conv import PConvTask, PConvUNet
+
+    size = 64 if preset == "quick" else 512
+    images = _photo_or_folder_images(data, size, preset)
+    masks = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=False), seed=0,
+                         value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
+    if preset == "quick":
+        # Without the VGG terms: on a CPU they cost ~90% of a step (three VGG-16 passes to pool3).
+        task = PConvTask(PConvUNet(layers=5, width=16), lr=2e-3, use_vgg=False)
+        return Recipe(task, masks, TrainConfig(steps=400, batch_size=8, log_every=50, sample_every=200),
+                      description="PConv U-Net, 5 layers, width 16, 64x64 crops of the bundled photos, free-form "
+                                  "masks; valid, hole and TV losses with the paper's weights (no VGG terms)")
+    # The paper: batch 6, lr 2e-4, then fine-tuning at 5e-5 with the encoder's batch norm frozen.
+    task = PConvTask(PConvUNet(layers=8, width=64), lr=2e-4)
+    phases = [Phase("train", 600_000), Phase("finetune", 200_000, options={"lr": 5e-5, "freeze_encoder_bn": True})]
+    return Recipe(task, masks, TrainConfig(batch_size=6, log_every=100, sample_every=5000), phases=phases,
+                  description="PConv U-Net (Liu et al. 2018), 512x512, free-form masks")
+
+
+def deepfill_v1(preset: str, data: str | None = None) -> Recipe:
+    """``python -m course_lib.train deepfill_v1``: quick = 64 px photos, cnum 12; paper = cnum 32 at 256 px."""
+    from course_lib.inpainting.data import MaskedImages
+    from course_lib.inpainting.deepfill_v1 import DeepFillV1Generator, DeepFillV1Task
+    from course_lib.inpainting.freeform import box_mask, free_form_mask
+
+    size = 64 if preset == "quick" else 256
+    images = _photo_or_folder_images(data, size, preset)
+    value_range = (0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0)
+    if preset == "quick":
+        masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=False), seed=0, value_range=value_range)
+        return Recipe(DeepFillV1Task(DeepFillV1Generator(cnum=12), lr=2e-3), masked,
+                      TrainConfig(steps=300, batch_size=8, log_every=50, sample_every=150),
+                      description="DeepFill v1 (cnum 12), 64x64 bundled photos, free-form masks, reconstruction losses")
+    # v1 trains on 128x128 boxes (shrunk by up to 16 px per side) in 256x256 images, batch 16.
+    masked = MaskedImages(images, lambda rng: box_mask(size, rng), seed=0, value_range=value_range)
+    return Recipe(DeepFillV1Task(DeepFillV1Generator(cnum=32)), masked,
+                  TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
+                  description="DeepFill v1 (release: cnum 32), 256x256, 128x128 boxes, reconstruction losses")
+
+
+def deepfill_v2(preset: str, data: str | None = None, guided: bool = False) -> Recipe:
+    """``python -m course_lib.train deepfill_v2``: the release's *unguided* model (no sketch channel).
+
+    quick = 64 px photos, cnum 16; paper = the release's setup (``inpaint.yml``: ``guided: False``,
+    cnum 48, SN-PatchGAN 64 on image + mask, hinge, lr 1e-4, 256x256 strokes + box).
+    ``guided=True`` (the recipe ``deepfill_v2_guided``, :func:`deepfill_v2_guided`) trains the paper's
+    user-guided variant instead: a sketch channel in the generator and the discriminator, with edges
+    of the ground truth inside the hole as the sketch (the paper's HED edges; Canny here, see
+    :func:`course_lib.inpainting.deepfill_v2.edge_sketch`).
+    """
+    from course_lib.inpainting.data import MaskedImages
+    from course_lib.inpainting.deepfill_v2 import (
+        DeepFillV2Generator,
+        DeepFillV2Task,
+        SNPatchGAN,
+        WithSketch,
+    )
+    from course_lib.inpainting.freeform import free_form_mask
+
+    size = 64 if preset == "quick" else 256
+    images = _photo_or_folder_images(data, size, preset)
+    masked = MaskedImages(images, lambda rng: free_form_mask(size, rng, with_box=preset != "quick"), seed=0,
+                          value_range=(0.0, 1.0) if data in (None, "photos") else (-1.0, 1.0))
+    # D sees image + mask (+ the sketch inside the hole when guided): 4 or 5 channels.
+    d_channels = 5 if guided else 4
+    dataset = WithSketch(masked) if guided else masked
+    variant = "user-guided (sketch)" if guided else "unguided"
+    if preset == "quick":
+        task = DeepFillV2Task(DeepFillV2Generator(cnum=16, guided=guided, init="open"), SNPatchGAN(d_channels, cnum=16),
+                              lr=1e-3, gan_weight=0.1)
+        phases = [Phase("l1 warm-up", 150, updates=("G",)), Phase("sn-patchgan", 150)]
+        return Recipe(task, dataset, TrainConfig(batch_size=8, log_every=50, sample_every=150), phases=phases,
+                      description=f"DeepFill v2 (cnum 16, {variant}, open gates), 64x64 bundled photos, free-form "
+                                  "masks; L1 warm-up, then L1 + 0.1 x SN-PatchGAN hinge")
+    task = DeepFillV2Task(DeepFillV2Generator(cnum=48, guided=guided), SNPatchGAN(d_channels, cnum=64))
+    label = ("DeepFill v2, the paper's user-guided variant (sketch channel; otherwise the release's settings: "
+             if guided else "DeepFill v2 (the release's unguided model: ")
+    return Recipe(task, dataset, TrainConfig(steps=1_000_000, batch_size=16, log_every=100, sample_every=5000),
+                  description=label + "cnum 48, SN-PatchGAN 64, hinge, lr 1e-4), 256x256, strokes + box")
+
+
+def deepfill_v2_guided(preset: str, data: str | None = None) -> Recipe:
+    """``python -m course_lib.train deepfill_v2_guided``: the paper's user-guided (sketch) variant of :func:`deepfill_v2`."""
+    return deepfill_v2(preset, data, guided=True)

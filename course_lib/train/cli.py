@@ -64,7 +64,9 @@ class Recipe:
     description: str = ""
 
 
-#: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``.
+#: name -> "module:function"; the function has the signature ``(preset, data) -> Recipe``. Every
+#: recipe of a topic lives in ``course_lib/<topic>/recipes.py`` (lecture 00's tinygan in
+#: ``course_lib/train/recipes.py``), next to nothing else: models and training steps stay in their modules.
 RECIPES: dict[str, str] = {
     "tinygan": "course_lib.train.recipes:tinygan",  # lecture 00
     # topic 03: fast style transfer, conditional instance norm, AdaIN, super-resolution
@@ -74,17 +76,17 @@ RECIPES: dict[str, str] = {
     "srresnet": "course_lib.style.recipes:srresnet",
     "srgan": "course_lib.style.recipes:srgan",
     # topics 04-07: paired, unpaired and multimodal translation
-    "pix2pix": "course_lib.translation.paired_recipes:pix2pix",
-    "pix2pixhd": "course_lib.translation.paired_recipes:pix2pixhd",
-    "cyclegan": "course_lib.translation.cyclegan:recipe",
-    "munit": "course_lib.translation.munit:recipe",
+    "pix2pix": "course_lib.translation.recipes:pix2pix",
+    "pix2pixhd": "course_lib.translation.recipes:pix2pixhd",
+    "cyclegan": "course_lib.translation.recipes:cyclegan",
+    "munit": "course_lib.translation.recipes:munit",
     # topics 08-10: inpainting
     "context_encoder": "course_lib.inpainting.recipes:context_encoder",
     "global_local": "course_lib.inpainting.recipes:global_local",
-    "pconv": "course_lib.inpainting.partial_conv:recipe",
-    "deepfill_v1": "course_lib.inpainting.deepfill_v1:recipe",
-    "deepfill_v2": "course_lib.inpainting.deepfill_v2:recipe",  # the release's unguided model
-    "deepfill_v2_guided": "course_lib.inpainting.deepfill_v2:recipe_guided",  # the sketch-guided variant
+    "pconv": "course_lib.inpainting.recipes:pconv",
+    "deepfill_v1": "course_lib.inpainting.recipes:deepfill_v1",
+    "deepfill_v2": "course_lib.inpainting.recipes:deepfill_v2",  # the release's unguided model
+    "deepfill_v2_guided": "course_lib.inpainting.recipes:deepfill_v2_guided",  # the sketch-guided variant
     # topic 11: matting
     "matting": "course_lib.matting.recipes:matting",
 }

@@ -1,6 +1,8 @@
-"""Recipes of the command-line trainer for the methods defined in course_lib's foundation.
+"""Recipe of the command-line trainer for lecture 00's tiny GAN (:mod:`course_lib.tiny_gan`).
 
-Each topic adds its own recipes next to its models (see ``RECIPES`` in :mod:`course_lib.train.cli`).
+The tiny GAN belongs to no topic package (it lives at the top of ``course_lib``, beside the
+trainer it demonstrates), so its recipe sits with the trainer. Every topic keeps all its recipes
+in ``course_lib/<topic>/recipes.py`` (see ``RECIPES`` in :mod:`course_lib.train.cli`).
 """
 
 from __future__ import annotations

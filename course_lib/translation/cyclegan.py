@@ -365,7 +365,7 @@ def heldout_scores(translate: Any, source: torch.Tensor, target: torch.Tensor,
     return scores
 
 
-# --------------------------------------------------------------------------- presets and recipe
+# --------------------------------------------------------------------------- presets
 @dataclass(frozen=True)
 class Preset:
     """Sizes and schedule of one CycleGAN configuration (used by the lectures and the CLI)."""
@@ -391,7 +391,8 @@ class Preset:
 #: quick: minutes on one CPU thread. 32x32 scenes, narrow nets, 6 blocks (the paper's choice below
 #: 256 px), a higher learning rate and a short linear decay so that a few hundred steps suffice.
 #: paper: 256x256, ngf = ndf = 64, 9 blocks, batch 1, lr 2e-4 for 100 epochs then linear decay over
-#: 100 more (the epochs are counted in images of the data set; see :func:`recipe`).
+#: 100 more (the epochs are counted in images of the data set; see
+#: :func:`course_lib.translation.recipes.cyclegan`).
 PRESETS: dict[str, Preset] = {
     "quick": Preset(size=32, ngf=16, ndf=16, n_blocks=6, steps=200, batch_size=4, lr=1e-3, lr_decay_start=100),
     "paper": Preset(size=256, ngf=64, ndf=64, n_blocks=9, steps=200 * 1000, batch_size=1, lr=2e-4,
@@ -406,38 +407,6 @@ def preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def recipe(preset_name: str, data: str | None = None) -> Any:
-    """CLI recipe: ``python -m course_lib.train cyclegan [--preset paper] [--data horse2zebra|FOLDER]``.
-
-    ``data``: ``None`` or ``"seasons"`` trains on the procedural summer <-> winter scenes; a name
-    from :data:`course_lib.data.REGISTRY` with the unpaired layout (``horse2zebra``,
-    ``summer2winter_yosemite``, ``monet2photo``, ``apple2orange``) is downloaded (checked against
-    its sha256) and read with :class:`~course_lib.data.UnpairedFolder`; any other value is a folder
-    in that layout (``trainA/``, ``trainB/``). The paper preset counts 100 + 100 epochs of the
-    data set's length (with random 286 -> 256 crops and flips on real data).
-    """
-    from course_lib.data.unpaired import unpaired_dataset
-    from course_lib.train.cli import Recipe
-    from course_lib.train.loop import TrainConfig
-
-    p = preset(preset_name)
-    check_image_size(p.size, p.size, f"the {preset_name} preset's images")
-    if p.size < 24:
-        raise ValueError(f"the {preset_name} preset's {p.size}px images are too small for the 70x70 PatchGAN "
-                         "(3 stride-2 layers need sides >= 24)")
-    dataset, description = unpaired_dataset(data, size=p.size, train=True, paper=preset_name == "paper")
-    steps, decay = p.steps, p.lr_decay_start
-    if preset_name == "paper":
-        epoch = len(dataset)
-        steps, decay = 200 * epoch, 100 * epoch
-    first = dataset[0]
-    config = TrainConfig(steps=steps, batch_size=p.batch_size, lr_decay_start=decay,
-                         log_every=max(1, min(100, steps // 20)), sample_every=max(1, steps // 10))
-    task = p.task(channels_a=first["A"].shape[0], channels_b=first["B"].shape[0])
-    return Recipe(task=task, data=dataset, config=config,
-                  description=f"CycleGAN ResNet-{p.n_blocks} + 70x70 PatchGAN, {p.size}px, {description}")
-
-
 def describe(task: CycleGANTask) -> dict[str, int]:
     """Parameter counts of the four networks."""
     return {name: sum(p.numel() for p in getattr(task, name).parameters()) for name in ("G_AB", "G_BA", "D_A", "D_B")}
@@ -445,5 +414,5 @@ def describe(task: CycleGANTask) -> dict[str, int]:
 
 __all__ = [
     "CycleGANTask", "ImagePool", "PRESETS", "Preset", "ResnetBlock", "ResnetGenerator", "check_image_size",
-    "cycle_consistency_loss", "describe", "heldout_scores", "identity_loss", "preset", "recipe",
+    "cycle_consistency_loss", "describe", "heldout_scores", "identity_loss", "preset",
 ]

@@ -595,7 +595,7 @@ def decode_with_style(task: MUNITTask, image: torch.Tensor, style: Sequence[floa
     return task.translate(image[None], direction, style.view(1, -1, 1, 1))[0]
 
 
-# --------------------------------------------------------------------------- presets and recipe
+# --------------------------------------------------------------------------- presets
 @dataclass(frozen=True)
 class Preset:
     """Sizes and schedule of one MUNIT configuration (used by the lectures and the CLI)."""
@@ -641,33 +641,6 @@ def preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def recipe(preset_name: str, data: str | None = None) -> Any:
-    """CLI recipe: ``python -m course_lib.train munit [--preset paper] [--data shapes|horse2zebra|FOLDER]``.
-
-    Default data: the procedural outlines <-> textured shapes. Registry names and folders as for
-    CycleGAN (:func:`course_lib.data.unpaired.unpaired_dataset`).
-    """
-    from course_lib.data.unpaired import unpaired_dataset
-    from course_lib.train.cli import Recipe
-    from course_lib.train.loop import TrainConfig
-
-    p = preset(preset_name)
-    check_image_size(p.size, p.size, p.n_downsample, f"the {preset_name} preset's images")
-    smallest = 2 ** (p.dis_scales - 1) * 2 ** (p.dis_layers - 1) * 2
-    if p.size < smallest:
-        raise ValueError(f"the {preset_name} preset's {p.size}px images are too small for {p.dis_scales} "
-                         f"discriminator scales of {p.dis_layers} layers (need >= {smallest} px)")
-    dataset, description = unpaired_dataset(data, size=p.size, train=True, paper=preset_name == "paper",
-                                            default="shapes")
-    first = dataset[0]
-    config = TrainConfig(steps=p.steps, batch_size=p.batch_size, log_every=max(1, min(100, p.steps // 20)),
-                         sample_every=max(1, p.steps // 10))
-    task = p.task(channels_a=first["A"].shape[0], channels_b=first["B"].shape[0])
-    return Recipe(task=task, data=dataset, config=config,
-                  description=f"MUNIT (dim {p.dim}, {p.n_downsample} downsamplings, {p.n_res} res blocks, style 8), "
-                              f"{p.size}px, {description}")
-
-
 def describe(task: MUNITTask) -> dict[str, int]:
     """Parameter counts of the parts of both generators and discriminators."""
     count = lambda m: sum(p.numel() for p in m.parameters())
@@ -681,5 +654,5 @@ __all__ = [
     "AdaINGenerator", "AdaINResBlock", "ContentEncoder", "Decoder", "LayerNorm", "MLP", "MUNITTask",
     "MultiScaleDiscriminator", "PRESETS", "Preset", "ResBlock", "StyleEncoder", "adaptive_instance_norm",
     "check_image_size", "conv_block", "decode_with_style", "describe", "kaiming_init", "latent_reconstruction_losses",
-    "mean_pairwise_distance", "preset", "recipe", "recon_loss", "sample_styles",
+    "mean_pairwise_distance", "preset", "recon_loss", "sample_styles",
 ]

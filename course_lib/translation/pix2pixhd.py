@@ -306,26 +306,26 @@ class FeatureEncoder(nn.Module):
         return instance_average_pool(self.head(self.body(image)), instances)
 
 
-def kmeans(x: torch.Tensor, k: int, iters: int = 50, seed: int = 0) -> torch.Tensor:
-    """Lloyd's k-means with k-means++ seeding: (M, D) points -> (min(k, M), D) centres."""
+def kmeans(x: torch.Tensor, k: int, iters: int = 300, seed: int = 0, n_init: int = 10) -> torch.Tensor:
+    """k-means of (M, D) points -> (min(k, distinct points), D) float32 centres on ``x``'s device.
+
+    scikit-learn's :class:`~sklearn.cluster.KMeans` (k-means++ seeding, then Lloyd's iterations),
+    as the reference clusters its features (NVIDIA/pix2pixHD ``encode_features.py``): ``iters`` is
+    its ``max_iter``, ``n_init`` seedings are tried and the best kept (10, the default of the
+    scikit-learn the reference ran with), and ``seed`` its ``random_state``, so a call is
+    deterministic. Never more centres than distinct points: repeated instances give one centre.
+    """
     if x.dim() != 2 or len(x) == 0:
         raise ValueError(f"kmeans needs a non-empty (M, D) matrix of points, got shape {tuple(x.shape)}")
-    x = x.float()
-    g = torch.Generator().manual_seed(seed)
-    k = min(k, len(x))
-    centres = x[torch.randint(len(x), (1,), generator=g)]
-    for _ in range(1, k):  # k-means++: next centre drawn with probability ~ squared distance
-        d2 = torch.cdist(x, centres).min(1).values ** 2
-        if float(d2.sum()) == 0:
-            break
-        centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
-    for _ in range(iters):
-        assign = torch.cdist(x, centres).argmin(1)
-        new = torch.stack([x[assign == j].mean(0) if (assign == j).any() else centres[j] for j in range(len(centres))])
-        if torch.allclose(new, centres):
-            break
-        centres = new
-    return centres
+    try:
+        from sklearn.cluster import KMeans
+    except ImportError as exc:
+        raise ImportError("kmeans (pix2pixHD's per-class feature clustering) uses scikit-learn's KMeans, as the "
+                          "reference does, and scikit-learn is not installed: `pip install scikit-learn`") from exc
+    points = x.detach().cpu().double().numpy()
+    k = min(k, len(torch.unique(x.detach().cpu(), dim=0)))
+    fit = KMeans(n_clusters=k, init="k-means++", n_init=n_init, max_iter=iters, random_state=seed).fit(points)
+    return torch.from_numpy(fit.cluster_centers_).float().to(x.device)
 
 
 @torch.no_grad()

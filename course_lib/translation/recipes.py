@@ -1,6 +1,9 @@
-"""Command-line recipes for pix2pix and pix2pixHD (``python -m course_lib.train pix2pix ...``).
+"""Command-line recipes of topics 04-07: ``python -m course_lib.train pix2pix|pix2pixhd|cyclegan|munit``.
 
-``--data`` chooses the data:
+The models, losses and presets live in their own modules (:mod:`.pix2pix`, :mod:`.pix2pixhd`,
+:mod:`.cyclegan`, :mod:`.munit`); this module only wires each to its data and schedule.
+
+For the paired models (pix2pix, pix2pixHD) ``--data`` chooses the data:
 
 * nothing, ``procedural-facades``, ``procedural-edges``, ``procedural-grey``: the course's
   procedural pairs (:mod:`course_lib.data.paired`), no download;
@@ -13,7 +16,11 @@
 * a folder: a pix2pix-style ``A|B`` data set (``train/*.jpg``) or, for pix2pixHD, the
   reference's ``train_label/ train_inst/ train_img/`` layout (Cityscapes prepared as in NVIDIA/pix2pixHD).
 
-Presets: ``quick`` (64x64, small networks, minutes on a CPU) and ``paper`` (the papers' sizes,
+For the unpaired models (CycleGAN, MUNIT) ``--data`` is a procedural pair of domains, a name of
+:data:`course_lib.data.REGISTRY` with the unpaired layout, or a ``trainA/ trainB/`` folder
+(:func:`course_lib.data.unpaired.unpaired_dataset`).
+
+Presets: ``quick`` (small images and networks, minutes on a CPU) and ``paper`` (the papers' sizes,
 networks, batch sizes and epochs, for a GPU).
 """
 
@@ -124,3 +131,60 @@ def pix2pixhd(preset: str, data: str | None = None) -> Recipe:
         config = TrainConfig(batch_size=1, lr_decay_start=260 * n, log_every=200, sample_every=5 * n, num_workers=4)
     return Recipe(task=task, data=dataset, config=config, phases=phases,
                   description=f"pix2pixHD (G1 -> G2 -> joint), {what}")
+
+
+def cyclegan(preset_name: str, data: str | None = None) -> Recipe:
+    """CLI recipe: ``python -m course_lib.train cyclegan [--preset paper] [--data horse2zebra|FOLDER]``.
+
+    ``data``: ``None`` or ``"seasons"`` trains on the procedural summer <-> winter scenes; a name
+    from :data:`course_lib.data.REGISTRY` with the unpaired layout (``horse2zebra``,
+    ``summer2winter_yosemite``, ``monet2photo``, ``apple2orange``) is downloaded (checked against
+    its sha256) and read with :class:`~course_lib.data.UnpairedFolder`; any other value is a folder
+    in that layout (``trainA/``, ``trainB/``). The paper preset counts 100 + 100 epochs of the
+    data set's length (with random 286 -> 256 crops and flips on real data).
+    """
+    from course_lib.data.unpaired import unpaired_dataset
+    from course_lib.translation.cyclegan import check_image_size, preset
+
+    p = preset(preset_name)
+    check_image_size(p.size, p.size, f"the {preset_name} preset's images")
+    if p.size < 24:
+        raise ValueError(f"the {preset_name} preset's {p.size}px images are too small for the 70x70 PatchGAN "
+                         "(3 stride-2 layers need sides >= 24)")
+    dataset, description = unpaired_dataset(data, size=p.size, train=True, paper=preset_name == "paper")
+    steps, decay = p.steps, p.lr_decay_start
+    if preset_name == "paper":
+        epoch = len(dataset)
+        steps, decay = 200 * epoch, 100 * epoch
+    first = dataset[0]
+    config = TrainConfig(steps=steps, batch_size=p.batch_size, lr_decay_start=decay,
+                         log_every=max(1, min(100, steps // 20)), sample_every=max(1, steps // 10))
+    task = p.task(channels_a=first["A"].shape[0], channels_b=first["B"].shape[0])
+    return Recipe(task=task, data=dataset, config=config,
+                  description=f"CycleGAN ResNet-{p.n_blocks} + 70x70 PatchGAN, {p.size}px, {description}")
+
+
+def munit(preset_name: str, data: str | None = None) -> Recipe:
+    """CLI recipe: ``python -m course_lib.train munit [--preset paper] [--data shapes|horse2zebra|FOLDER]``.
+
+    Default data: the procedural outlines <-> textured shapes. Registry names and folders as for
+    CycleGAN (:func:`course_lib.data.unpaired.unpaired_dataset`).
+    """
+    from course_lib.data.unpaired import unpaired_dataset
+    from course_lib.translation.munit import check_image_size, preset
+
+    p = preset(preset_name)
+    check_image_size(p.size, p.size, p.n_downsample, f"the {preset_name} preset's images")
+    smallest = 2 ** (p.dis_scales - 1) * 2 ** (p.dis_layers - 1) * 2
+    if p.size < smallest:
+        raise ValueError(f"the {preset_name} preset's {p.size}px images are too small for {p.dis_scales} "
+                         f"discriminator scales of {p.dis_layers} layers (need >= {smallest} px)")
+    dataset, description = unpaired_dataset(data, size=p.size, train=True, paper=preset_name == "paper",
+                                            default="shapes")
+    first = dataset[0]
+    config = TrainConfig(steps=p.steps, batch_size=p.batch_size, log_every=max(1, min(100, p.steps // 20)),
+                         sample_every=max(1, p.steps // 10))
+    task = p.task(channels_a=first["A"].shape[0], channels_b=first["B"].shape[0])
+    return Recipe(task=task, data=dataset, config=config,
+                  description=f"MUNIT (dim {p.dim}, {p.n_downsample} downsamplings, {p.n_res} res blocks, style 8), "
+                              f"{p.size}px, {description}")
