@@ -65,9 +65,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 # -rs prints the reason of every skipped test (e.g. the browser test without Chromium).
+# Notebooks first: each one is a single long unit of work for a worker (--dist loadscope keeps its
+# cells together), so starting them early and ending with the many short test modules keeps both
+# workers busy until the end.
 test: $(SITE_STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -rs \
-		tests lectures solutions
+		lectures solutions tests
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests
