@@ -71,7 +71,7 @@ NEEDS = {
 FEATURE_SIZES = (64, 192, 768, 2048)
 #: LPIPS's AlexNet needs this many pixels per side (conv 11/4 then two 3/2 max-poolings)
 LPIPS_MIN_SIZE = 31
-INSTALL_HINT = 'pip install -e ".[metrics]"'
+INSTALL_HINT = 'pip install -e ".[metrics]" in the repository, or pip install torchmetrics torch-fidelity'
 
 
 class MetricUnavailable(RuntimeError):
@@ -93,9 +93,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _how_to_get(metric: str) -> str:
-    return (f"run `python -m course_lib.standard_metrics --download` once with a network, or put the file "
-            f"there from {NEEDS[metric][1]}")
+#: how to get missing weights (``python -m course_lib.standard_metrics`` also prints where each file comes from)
+HOW_TO_GET = "get it with `python -m course_lib.standard_metrics --download` and a network, or copy the file there"
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
@@ -123,7 +122,7 @@ def unavailable(metric: str) -> str | None:
         return f"{', '.join(missing)} not installed ({INSTALL_HINT})"
     path = weights_path(metric)
     if not path.is_file():
-        return f"no weights at {_shown(path)} ({_how_to_get(metric)})"
+        return f"no weights at {_shown(path)} ({HOW_TO_GET})"
     return None
 
 
@@ -370,7 +369,10 @@ class StandardMetrics:
             for name, v in self.values.items():
                 cells = [(v[m] * 1e3 if m == "KID" else v[m]) if m in v else float("nan") for m in measures]
                 lines.append(f"{name:<{width}}  " + "  ".join(f"{c:10.4f}" for c in cells))
-        lines += [f"{m} skipped: {why}" for m, why in self.skipped.items()]
+        reasons: dict[str, list[str]] = {}  # FID and KID usually miss the same file: one line
+        for m, why in self.skipped.items():
+            reasons.setdefault(why, []).append(m)
+        lines += [f"{', '.join(ms)} skipped: {why}" for why, ms in reasons.items()]
         return "\n".join(lines)
 
 
@@ -443,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in NEEDS:
         reason = unavailable(m)
         print(f"{m:<5} {'ready (' + str(weights_path(m)) + ')' if reason is None else 'unavailable: ' + reason}")
+        if reason is not None:
+            print(f"      the file: {NEEDS[m][1]}")
     return 0
 
 

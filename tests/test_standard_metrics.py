@@ -9,6 +9,7 @@ course not the papers'. No test downloads: ``torch.hub.download_url_to_file`` fa
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +114,10 @@ def test_skipped_without_weights_says_why_and_how(empty_cache: Path):
     for m in ("FID", "KID", "LPIPS"):
         path = sm.weights_path(m)
         assert path.is_relative_to(empty_cache)
-        assert f"{m} skipped: no weights at {sm._shown(path)}" in text and path.name in text
-        assert "--download" in report.skipped[m] and sm.NEEDS[m][1] in report.skipped[m]
+        assert report.skipped[m] == f"no weights at {sm._shown(path)} ({sm.HOW_TO_GET})"
+        assert "--download" in report.skipped[m] and path.name in report.skipped[m]
+    # one line per missing file: FID and KID share the Inception's
+    assert text.splitlines() == [f"FID, KID skipped: {report.skipped['FID']}", f"LPIPS skipped: {report.skipped['LPIPS']}"]
     with pytest.raises(sm.MetricUnavailable, match="FID: no weights at"):
         sm.fid(x, x, (0, 1))
     with pytest.raises(sm.MetricUnavailable, match="LPIPS: no weights at"):
@@ -138,6 +141,23 @@ def test_download_is_refused_offline(empty_cache: Path, monkeypatch: pytest.Monk
     assert not sm.weights_path("LPIPS").exists()
 
 
+def test_downloads_only_when_asked(empty_cache: Path, weights_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    calls = []
+
+    def fake_download(url: str, dst: str, hash_prefix: str | None = None, **kwargs: object) -> None:
+        calls.append((url, hash_prefix))  # "downloads" the test's random file
+        shutil.copy(weights_home / "hub" / "checkpoints" / url.rsplit("/", 1)[1], dst)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    x = torch.rand(2, 3, 32, 32)
+    assert "LPIPS" in sm.standard_metrics(x, x, (0, 1), measures=("LPIPS",)).skipped and calls == []
+    report = sm.standard_metrics(x, x, (0, 1), measures=("LPIPS",), download=True)
+    assert calls == [(sm.ALEXNET_URL, "7be5be79")]  # torchvision's sha256 prefix is checked
+    assert report.skipped == {} and report.values["output"]["LPIPS"] == 0.0
+    assert sm.weights_path("LPIPS").is_relative_to(empty_cache)
+
+
 def test_bad_images_raise_even_when_skipped(empty_cache: Path):
     x = torch.rand(2, 3, 32, 32)
     with pytest.raises(ValueError, match="value_range"):
@@ -151,7 +171,8 @@ def test_bad_images_raise_even_when_skipped(empty_cache: Path):
 def test_cli_lists_the_files(empty_cache: Path, capsys: pytest.CaptureFixture[str]):
     assert sm.main([]) == 0
     out = capsys.readouterr().out
-    assert out.count("unavailable") == 3 and str(sm.weights_path("FID")) in out
+    assert out.count("unavailable") == 3 and sm.weights_path("FID").name in out
+    assert sm.INCEPTION_URL in out and sm.ALEXNET_URL in out
 
 
 # ----------------------------------------------------------------------------- with (random) weights
