@@ -37,7 +37,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,metrics]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -47,7 +47,7 @@ install: $(STAMP)
 # site cannot be built: `make test` then says so and skips the browser test (CI fails instead).
 SITE_STAMP := $(VENV)/.installed-site
 $(SITE_STAMP): $(STAMP) book/package.json book/package-lock.json
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,site]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,site,metrics]"
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix book --no-audit --no-fund --loglevel=error && touch $(SITE_STAMP); \
 	else \

@@ -64,6 +64,7 @@ from course_lib.inpainting.capstone import (
     winners,
 )
 from course_lib.inpainting.evaluate import high_frequency_energy
+from course_lib.standard_metrics import standard_metrics
 from course_lib.viz import show_rows
 
 # %% [markdown]
@@ -231,6 +232,21 @@ for label, tables in (("raw", raw), ("Poisson-blended", blended)):
         verdict = (f"winner {winner}" if winner else
                    f"no winner (lowest L1: {order[family][0]}, highest PSNR: {best_psnr})")
         print(f"{label:<16} {family:<11} {verdict}; by L1, best first: {', '.join(order[family])}")
+
+# %% [markdown]
+# Later papers report FID and LPIPS of the completed images too (e.g. LaMa, Suvorov et al. 2022):
+# FID against the held-out photos, and LPIPS (Zhang et al. 2018), the distance of each completed
+# image to its own photo in the features of an ImageNet-trained AlexNet (`course_lib.standard_metrics`,
+# the `metrics` extra). They measure whole images, known pixels included. Without their networks'
+# weights the cell says what is missing and how to get it, and the tables above stand on the
+# course's own measures.
+
+# %%
+DOWNLOAD_WEIGHTS = False  # True: fetch the Inception and AlexNet weights (about 330 MB) once, with a network
+for family in FAMILIES:
+    outputs = {name: s.outputs for name, s in raw[family].items()}
+    print(f"{family} holes (raw):")
+    print(standard_metrics(tests[family]["image"], outputs, value_range=(-1, 1), download=DOWNLOAD_WEIGHTS))
 
 # %% [markdown]
 # ## 4. All results side by side

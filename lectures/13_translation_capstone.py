@@ -45,6 +45,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from course_lib import by_mode
+from course_lib.standard_metrics import standard_metrics
 from course_lib.translation.capstone import (
     UNPAIRED,
     CapstoneConfig,
@@ -149,8 +150,8 @@ print(f"{small}: training L1 {trained[small].history.values['G/l1'][-1]:.3f} at 
 #   between the 4x4 patches of the outputs and those of the true winters. It compares
 #   *distributions* of patches, not images, so it rewards outputs that look like winter scenes even
 #   when they are not the right ones. FID and KID (Heusel et al. 2017; Binkowski et al. 2018)
-#   measure the same thing with an ImageNet-trained Inception network, which the course cannot
-#   download offline;
+#   measure the same thing with an ImageNet-trained Inception network, whose weights the course
+#   does not ship (the cell after the table computes them where they are present);
 # * **diversity**: the mean L1 distance between outputs for the same input (MUNIT: its random
 #   style codes; pix2pix: its dropout, its only noise);
 # * training time here (for the shipped CycleGAN: the CPU seconds its build took) and parameters,
@@ -164,6 +165,18 @@ print(f"{small}: training L1 {trained[small].history.values['G/l1'][-1]:.3f} at 
 # %%
 rows = evaluate(trained, held, mean_winter(pool), k=cfg.k, seed=0)
 print(format_table(rows))
+
+# %% [markdown]
+# The papers' measures of the same outputs (`course_lib.standard_metrics`, the `metrics` extra):
+# FID and KID against the true winters, and LPIPS (Zhang et al. 2018), the distance of each output
+# to its own truth in the features of an ImageNet-trained AlexNet. Without their networks'
+# weights the cell says what is missing and how to get it, and the table above stands on the
+# course's own measures. With a few dozen images FID is biased upwards: compare rows, not papers.
+
+# %%
+DOWNLOAD_WEIGHTS = False  # True: fetch the Inception and AlexNet weights (about 330 MB) once, with a network
+print(standard_metrics(held["B"], {name: row.outputs for name, row in rows.items()}, value_range=(-1, 1),
+                       download=DOWNLOAD_WEIGHTS))
 
 # %% [markdown]
 # The course's bar: every method must be closer to the hidden truth than the untranslated input,

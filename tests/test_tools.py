@@ -49,12 +49,26 @@ def test_site_extra_is_pinned_in_constraints():
     assert not [_name(d) for d in site if _name(d) not in pins], "constraints.txt does not pin the site extra"
 
 
+def test_metrics_extra_is_pinned_and_installed_by_make():
+    metrics = PYPROJECT["project"]["optional-dependencies"]["metrics"]
+    assert {_name(d) for d in metrics} == {"torchmetrics", "torch-fidelity"}
+    assert all(">=" in d and "==" not in d for d in metrics), "pyproject holds lower bounds only"
+    pins = _constraints()
+    assert not [_name(d) for d in metrics if _name(d) not in pins], "constraints.txt does not pin the metrics extra"
+    # the development install (make install, hence make test and CI) includes it, so that the
+    # tests of course_lib.standard_metrics run rather than skip
+    makefile = (ROOT / "Makefile").read_text()
+    installs = re.findall(r'pip install .*-e "\.\[([^\]]*)\]"', makefile)
+    assert installs and all("metrics" in extras.split(",") for extras in installs), installs
+
+
 def test_environment_yml_names_the_same_packages_and_versions():
     text = (ROOT / "environment.yml").read_text()
     assert re.search(r"^\s*- python=3\.11\s*$", text, flags=re.M)
     pip_lines = re.findall(r"^\s{6}- (\S.*)$", text, flags=re.M)
     named = {_name(line): line.split("==")[1] for line in pip_lines if "==" in line}
-    deps = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    deps = PYPROJECT["project"]["dependencies"] + extras["dev"] + extras["metrics"]
     assert set(named) == {_name(d) for d in deps}
     pins = _constraints()
     assert {k: v for k, v in named.items()} == {k: pins[k] for k in named}
