@@ -210,9 +210,16 @@ completion_net = lab09.check_train_completion(train_completion)
 test = lab09.completion_test()
 mean_filled = mean_fill(test["image"] * (1 - test["mask"]), test["mask"])
 with torch.no_grad():
-    yours = lab09.completion_fill(completion_net)(test["image"] * (1 - test["mask"]), test["mask"])
+    your_fills = lab09.completion_fill(completion_net)(test["image"] * (1 - test["mask"]), test["mask"])
 fig = show_rows({"input": test["image"][:8] * (1 - test["mask"][:8]), "mean colour": mean_filled[:8],
-                 "your network": yours[:8].clamp(-1, 1), "truth": test["image"][:8]}, value_range=(-1, 1))
+                 "your network": your_fills[:8].clamp(-1, 1), "truth": test["image"][:8]}, value_range=(-1, 1))
+
+# %% [markdown]
+# The fills follow the ramps and waves into the hole where the mean colour cannot, but they are
+# blotchy (the checkerboard of a transposed convolution that has trained for half a minute) and
+# the hole's border still shows: the squared error rewards the average of the plausible fills,
+# not a sharp one. That is what the paper's two GAN phases add (the global and local
+# discriminators), and its post-processing (Poisson blending, Sec. 3.4) hides what seam remains.
 
 # %% [markdown]
 # ## Putting it together
@@ -241,7 +248,7 @@ print(f"receptive field of your block alone: {receptive_field(layers_from_module
 
 # %%
 SIZE = lab09.SIZE
-filled, holes = yours[:6], test["mask"][:6]
+filled, holes = your_fills[:6], test["mask"][:6]
 crops = local_crop(filled, holes, SIZE // 2)
 fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
 for i in range(6):
