@@ -231,3 +231,19 @@ def question_1() -> int:
 
 # %%
 lab05.check_question_1(question_1)
+
+# %% [markdown]
+# **Graded part (question 1).** An 8x8 instance map holds two touching cars of the same class:
+# id 3 in columns 0-3 and id 4 in columns 4-7, on every row. How many pixels of its boundary map
+# are 1? Return the number from `question_2()` (count them with your `boundary_map`; then
+# renumber the cars 7 and 1 and see whether the count changes).
+
+# %%
+def question_2() -> int:
+    """The number of boundary pixels of the 8x8 map of two touching cars."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_2: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab05.check_question_2(question_2)

@@ -269,3 +269,23 @@ def question_1() -> str:
 
 # %%
 lab07.check_question_1(question_1)
+
+# %% [markdown]
+# **Graded part (question 1).** What does instance normalisation remove from each feature map,
+# which is why the style encoder must not use it? Return one letter from `question_2()`:
+#
+# * **A** each channel's mean and standard deviation over the image's positions, the statistics
+#   that AdaIN sets to impose a style;
+# * **B** the spatial layout: where the edges and objects are;
+# * **C** each channel's mean and standard deviation over the whole batch;
+# * **D** nothing that carries information: it only makes training more stable.
+
+# %%
+def question_2() -> str:
+    """One letter: A, B, C or D."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_2: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab07.check_question_2(question_2)

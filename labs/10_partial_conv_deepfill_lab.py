@@ -289,6 +289,25 @@ fig = show_images([image * (1 - hole), foreground.clamp(0, 1), completed, image]
 # *Your answer here.*
 
 # %% [markdown]
+# **Graded part.** If the foreground patch were divided by its norm too, what would change in the
+# softmax over the background patches at one position? Return one letter from `question_2()`
+# (you may try it: divide your scores' input by a constant and compare):
+#
+# * **A** nothing at all;
+# * **B** which background patch gets the largest weight;
+# * **C** only how peaked the weights are (the softmax's temperature), not their order.
+
+# %%
+def question_2() -> str:
+    """One letter: A, B or C."""
+    # YOUR CODE HERE
+    raise NotImplementedError('question_2: not answered yet. Return your answer to the question above.')
+
+
+# %%
+lab10.check_question_2(question_2)
+
+# %% [markdown]
 # ## Exercise 5 · Train a network of your partial convolutions
 #
 # `lab10.PConvNet(partial_conv)` stacks five partial convolutions computed by the function you pass

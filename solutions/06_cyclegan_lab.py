@@ -312,3 +312,21 @@ def question_1() -> str:
 
 # %%
 lab06.check_question_1(question_1)
+
+# %% [markdown]
+# **Graded part (question 1).** The colour drift that the identity loss prevents, in numbers: a
+# `G_AB` that darkens every image by 0.2 (`G_AB(b) = b - 0.2`, images in [-1, 1]) and a perfect
+# `G_BA` (the identity). What does `identity_loss` return with its default weights? Return it
+# from `question_2()` (compute it with your `identity_loss`).
+
+# %%
+def question_2() -> float:
+    """The identity loss of a G_AB that darkens by 0.2 and an identity G_BA, default weights."""
+    ### BEGIN SOLUTION
+    images = torch.rand(2, 3, 8, 8) * 2 - 1
+    return float(identity_loss(lambda b: b - 0.2, nn.Identity(), images, images))
+    ### END SOLUTION
+
+
+# %%
+lab06.check_question_2(question_2)

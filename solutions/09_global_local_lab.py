@@ -16,9 +16,13 @@
 # 2. `complete(raw, image, mask)`: the network's output, with the pixels outside the hole
 #    replaced by the input;
 # 3. `local_crop(images, mask, size)`: the input of the local discriminator, a crop centred on the
-#    hole and kept inside the image.
+#    hole and kept inside the image;
+# 4. `train_completion(images, masks, steps, batch_size, seed)`: the first training phase of the
+#    paper, a small completion network built around **your** dilated block, its output through
+#    **your** `complete`, graded by how well it fills held-out holes compared with the mean colour.
 #
-# Then you assemble them with the course's networks and look at what the local discriminator sees.
+# Then you put your block in the course's full-size network and look at what the local
+# discriminator would see of your network's completions.
 #
 # **Conventions.** Images are (N, C, H, W) tensors in [-1, 1]; masks (N, 1, H, W) with **1 = hole**.
 # Do not edit the check cells: they are also how the lab is graded
@@ -28,7 +32,7 @@
 # run it again for a more detailed one: first the idea, then the steps and shapes, then nearly
 # the code. The error of an unwritten exercise only says where the hints are.
 #
-# **Time:** about 45 minutes. Everything runs in seconds on a laptop CPU.
+# **Time:** about an hour; the training of exercise 4 takes under a minute on a laptop CPU.
 
 # %%
 # Set-up: on Colab, install course_lib from the course repository (torch is already there).
@@ -49,12 +53,11 @@ import torch
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from course_lib import by_mode
 from course_lib.checks import lab09
-from course_lib.inpainting.datasets import InpaintingImages, gl_rect_mask_fn, inpainting_dataset
+from course_lib.inpainting.blending import mean_fill
 from course_lib.inpainting.global_local import CompletionNetwork, ContextDiscriminator
 from course_lib.receptive_field import layers_from_module, receptive_field
-from course_lib.viz import to_numpy_image
+from course_lib.viz import show_rows, to_numpy_image
 
 # %% [markdown]
 # ## Exercise 1 · The dilated block
@@ -141,6 +144,84 @@ def local_crop(images: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Ten
 lab09.check_local_crop(local_crop)
 
 # %% [markdown]
+# ## Exercise 4 · Train the completion network (phase 1)
+#
+# Iizuka et al. train in three phases (Sec. 3.3): first the completion network alone with the
+# squared error on the hole, then the discriminators alone, then both together (the squared error
+# plus a small GAN term). Phase 1 is plain supervised learning, and it is what teaches the network
+# to continue the surroundings into the hole; the GAN phases then make the result sharper. You
+# run phase 1 here, on a small scale, with your pieces.
+#
+# `lab09.SmallCompletionNet(dilated_block)` is a 32 px miniature of Table 1 built around the
+# block you pass it (your exercise 1): a 5x5 convolution, a stride-2 convolution, **your dilated
+# block** at half resolution, a convolution, a stride-2 transposed convolution back up and a 3x3
+# output layer with a sigmoid (batch norm and ReLU after every layer but the last). Its input is
+# the paper's: the image with the hole blanked and the mask as a fourth channel, (N, 4, H, W);
+# its output `raw` is in [0, 1]. Write `train_completion(images, masks, steps, batch_size, seed)`:
+#
+# * `images` (N, 3, 32, 32) in [-1, 1], `masks` (N, 1, 32, 32) with 1 = hole (Global & Local's
+#   rectangles: 12-16 px sides at this size);
+# * after `torch.manual_seed(seed)` build `lab09.SmallCompletionNet(dilated_block)` with **your**
+#   `dilated_block`, and Adam with learning rate 2e-3 (the paper uses ADADELTA);
+# * each of `steps` iterations: draw `batch_size` random images and masks (a `torch.Generator`
+#   seeded with `seed`); feed `torch.cat([image * (1 - mask), mask], dim=1)` (the hole set to 0,
+#   the middle of [-1, 1]; the paper fills it with the training set's mean pixel); pass `raw`
+#   through **your** `complete`; minimise the paper's weighted MSE
+#   $\lVert M_c \odot (C(x, M_c) - x)\rVert^2$, divided by the number of hole values
+#   (`3 * mask.sum()`) so that it does not depend on the hole's size;
+# * return the network.
+#
+# The grader trains on 512 smooth images of its own (colour ramps and gentle waves, whose hole
+# content *can* be inferred from the surroundings) for 300 updates of batch 16, then fills 64
+# held-out holes with `net(torch.cat([image * (1 - mask), mask], 1))` in eval mode and compares
+# the hole's L1 with the mean colour's. What this simplifies: the paper trains a 17-layer network
+# (64-256 channels) on Places2 photos for 90,000 phase-1 iterations of batch 96; ours has 9
+# layers of 16-32 channels and trains for about half a minute, and the two GAN phases (where your
+# `local_crop` feeds the local discriminator) are left out.
+
+# %%
+def train_completion(images: torch.Tensor, masks: torch.Tensor, steps: int, batch_size: int, seed: int) -> nn.Module:
+    """Phase 1 of Global & Local: train lab09.SmallCompletionNet(dilated_block) with the hole's MSE."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    net = lab09.SmallCompletionNet(dilated_block)
+    optimizer = torch.optim.Adam(net.parameters(), 2e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        i = torch.randint(len(images), (batch_size,), generator=generator)
+        image, mask = images[i], masks[i]
+        raw = net(torch.cat([image * (1 - mask), mask], dim=1))
+        completed = complete(raw, image, mask)
+        loss = ((mask * (completed - image)) ** 2).sum() / (3 * mask.sum())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return net
+    ### END SOLUTION
+
+
+# %%
+completion_net = lab09.check_train_completion(train_completion)
+
+# %% [markdown]
+# Your network's completions of held-out holes, next to the mean colour the check compared them with:
+
+# %%
+test = lab09.completion_test()
+mean_filled = mean_fill(test["image"] * (1 - test["mask"]), test["mask"])
+with torch.no_grad():
+    your_fills = lab09.completion_fill(completion_net)(test["image"] * (1 - test["mask"]), test["mask"])
+fig = show_rows({"input": test["image"][:8] * (1 - test["mask"][:8]), "mean colour": mean_filled[:8],
+                 "your network": your_fills[:8].clamp(-1, 1), "truth": test["image"][:8]}, value_range=(-1, 1))
+
+# %% [markdown]
+# The fills follow the ramps and waves into the hole where the mean colour cannot, but they are
+# blotchy (the checkerboard of a transposed convolution that has trained for half a minute) and
+# the hole's border still shows: the squared error rewards the average of the plausible fills,
+# not a sharp one. That is what the paper's two GAN phases add (the global and local
+# discriminators), and its post-processing (Poisson blending, Sec. 3.4) hides what seam remains.
+
+# %% [markdown]
 # ## Putting it together
 #
 # **Your block in the real network.** The course's `CompletionNetwork` follows Table 1; its layers
@@ -160,26 +241,24 @@ print(f"receptive field of your block alone: {receptive_field(layers_from_module
       f"of the whole network: {receptive_field(layers_from_module(net)).size:g} px")
 
 # %% [markdown]
-# **What the local discriminator sees.** Training images with Global & Local's rectangular holes
-# (sides 96-128 px at 256, scaled here), the local crop (half the side) drawn in cyan, then your
-# crops of the *completed* images: here simply the mean-colour fill, easy to spot.
+# **What the local discriminator sees.** Your network's completions of the held-out images above,
+# the local crop (half the side) drawn in cyan, then your `local_crop` of them: in phases 2 and 3
+# this crop is what the local discriminator judges, and its gradient would push the completion
+# network to make exactly this region look real.
 
 # %%
-SIZE = by_mode(quick=64, full=256)
-data = inpainting_dataset(InpaintingImages(SIZE, 16, seed=2), gl_rect_mask_fn(SIZE), seed=2)
-batch = torch.utils.data.default_collate([data[i] for i in range(6)])
-known = 1 - batch["mask"]
-filled = batch["image"] * known + (batch["image"] * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True) * batch["mask"]
-crops = local_crop(filled, batch["mask"], SIZE // 2)
+SIZE = lab09.SIZE
+filled, holes = your_fills[:6], test["mask"][:6]
+crops = local_crop(filled, holes, SIZE // 2)
 fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
 for i in range(6):
-    axes[0, i].imshow(to_numpy_image(filled[i], (-1, 1)))
-    rows = torch.nonzero(batch["mask"][i, 0].amax(1) > 0.5).flatten()
-    cols = torch.nonzero(batch["mask"][i, 0].amax(0) > 0.5).flatten()
+    axes[0, i].imshow(to_numpy_image(filled[i].clamp(-1, 1), (-1, 1)))
+    rows = torch.nonzero(holes[i, 0].amax(1) > 0.5).flatten()
+    cols = torch.nonzero(holes[i, 0].amax(0) > 0.5).flatten()
     top = min(max((int(rows[0]) + int(rows[-1]) + 1) // 2 - SIZE // 4, 0), SIZE // 2)
     left = min(max((int(cols[0]) + int(cols[-1]) + 1) // 2 - SIZE // 4, 0), SIZE // 2)
     axes[0, i].add_patch(Rectangle((left - 0.5, top - 0.5), SIZE // 2, SIZE // 2, fill=False, color="cyan", lw=2))
-    axes[1, i].imshow(to_numpy_image(crops[i], (-1, 1)))
+    axes[1, i].imshow(to_numpy_image(crops[i].clamp(-1, 1), (-1, 1)))
     for ax in axes[:, i]:
         ax.axis("off")
 axes[0, 0].set_title("completed image + local box", fontsize=9, loc="left")

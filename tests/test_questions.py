@@ -121,10 +121,42 @@ def _outermost_decoder_channels() -> int:
     return next(m.in_channels for m in up.modules() if isinstance(m, torch.nn.ConvTranspose2d))
 
 
+def _touching_cars_boundary() -> int:
+    """Lab 05, measured with the reference boundary map: two touching cars (ids 3 | 4) in 8x8."""
+    from course_lib.checks import lab05
+
+    cars = torch.full((1, 8, 8), 3)
+    cars[..., 4:] = 4
+    return int(lab05.reference_boundary_map(cars).sum())
+
+
+def _darkening_identity_loss() -> float:
+    """Lab 06, measured with the reference identity loss: G_AB(b) = b - 0.2, G_BA = identity."""
+    from course_lib.checks import lab06
+
+    images = torch.rand(2, 3, 8, 8) * 2 - 1
+    return float(lab06.reference_identity_loss(lambda b: b - 0.2, torch.nn.Identity(), images, images))
+
+
+def _foreground_norm_effect() -> str:
+    """Lab 10, measured: dividing one position's scores by a constant (the foreground patch's norm)
+    keeps the order of the softmax's weights and changes how peaked they are (answer C)."""
+    scores = torch.tensor([0.9, 0.5, -0.2, 0.3])
+    before, after = torch.softmax(10 * scores, 0), torch.softmax(10 * scores / 3.0, 0)
+    same_order = torch.equal(before.argsort(), after.argsort())
+    return "C" if same_order and not torch.allclose(before, after) else "A" if same_order else "B"
+
+
 # lab -> (a right answer, [(a plausible wrong answer, words its message must contain), ...])
 QUESTIONS_2 = {
     "04": (_outermost_decoder_channels, [(64, "second level"), (131, "does not concatenate the image"),
                                          (3, "outputs")]),
+    "05": (_touching_cars_boundary, [(8, "2 pixels wide"), (0, "same class"), (64, "not every car pixel"),
+                                     (2, "all 8 rows")]),
+    "06": (_darkening_identity_loss, [(0.2, "alone"), (2.0, "relative to lambda_cycle"), (0.1, "not lambda_identity"),
+                                      (0.0, "differs from b")]),
+    "07": (lambda: " a", [("B", "layout"), ("C", "batch normalisation"), ("D", "AdaIN")]),
+    "10": (_foreground_norm_effect, [("A", "flatter or sharper"), ("B", "keeps their order")]),
 }
 
 

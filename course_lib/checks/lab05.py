@@ -408,3 +408,20 @@ def check_question_1(answer: object) -> None:
         explain="Each downsampling by 2 doubles how many full-resolution pixels one pixel of the "
                 "discriminator's input stands for.",
     )
+
+
+def check_question_2(answer: object) -> None:
+    """How many pixels of the boundary map of two touching cars (8x8, ids 3 | 4) are on a boundary."""
+    check_answer(
+        "question_2", answer, expected=16, tol=0.5,
+        wrong={
+            8: "both pixels of a differing pair are marked (the boundary is 2 pixels wide): columns 3 "
+               "and 4, on all 8 rows",
+            0: "the two cars have the same class but different ids: the label map shows one blob, the "
+               "instance map shows where they meet",
+            64: "only the pixels with a 4-neighbour of another id are 1, not every car pixel",
+            2: "count pixels, not columns: the boundary runs down all 8 rows",
+        },
+        explain="Mark every pixel that has a left, right, up or down neighbour with another id (your "
+                "boundary_map does exactly that), then count.",
+    )

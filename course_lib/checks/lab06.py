@@ -490,3 +490,19 @@ def check_question_1(answer: object) -> None:
                  "image has nothing to be compared with",
         },
     )
+
+
+def check_question_2(answer: object) -> None:
+    """The identity loss (defaults) when G_AB darkens every B image by 0.2 and G_BA is the identity."""
+    check_answer(
+        "question_2", answer, expected=1.0, tol=1e-3,
+        wrong={
+            0.2: "that is the mean absolute difference alone; the loss multiplies it by "
+                 "lambda_cycle * lambda_identity = 10 x 0.5",
+            2.0: "lambda_identity is relative to lambda_cycle: the weight is 10 x 0.5 = 5, not 10",
+            0.1: "the weight is lambda_cycle * lambda_identity = 5, not lambda_identity alone",
+            0.0: "G_BA is perfect, but G_AB(b) = b - 0.2 differs from b by 0.2 at every pixel",
+        },
+        explain="The loss is lambda_cycle * lambda_identity * (mean|G_AB(b) - b| + mean|G_BA(a) - a|); "
+                "compute it with your identity_loss.",
+    )

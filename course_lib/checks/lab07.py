@@ -452,3 +452,17 @@ def check_question_1(answer: object) -> None:
             "D": "a random code gives a random style; the reference's style comes from encoding it",
         },
     )
+
+
+def check_question_2(answer: object) -> None:
+    """What instance normalisation removes from each feature map (and why the style encoder has none)."""
+    check_answer(
+        "question_2", answer, expected="A", choices=("A", "B", "C", "D"),
+        wrong={
+            "B": "instance norm subtracts one number and divides by another per channel: the layout "
+                 "(where the edges are) survives it; that is why the content encoder can use it",
+            "C": "that is batch normalisation; instance norm computes its statistics image by image",
+            "D": "it does help training, but it also removes the per-channel mean and standard deviation, "
+                 "which AdaIN sets to impose a style",
+        },
+    )

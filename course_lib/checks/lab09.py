@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable
 
 import torch
@@ -292,6 +293,139 @@ def check_local_crop(student_fn: Callable[[Tensor, Tensor, int], Tensor]) -> Non
                    "clamped to [0, H - size]; the same for columns; crop images[i, :, top:top + size, left:left + size]")
 
 
+# ----------------------------------------------------------------------------- exercise 4
+#: the grader's budget: 512 smooth 32x32 images with Global & Local's holes (12-16 px sides at this
+#: size), 300 updates of batch 16 of phase 1 (MSE on the hole only) of :class:`SmallCompletionNet`
+#: (about 20-25 s of one CPU core). With 200 updates of a 12-channel net the reference came within
+#: 0.003-0.009 of the mean colour on seeds 3 and 4, hence these sizes. G&L's full network (width 8,
+#: photo and texture crops, 250 updates) did not beat the mean colour at all (0.104-0.113 against
+#: 0.085-0.089), hence the miniature and the smooth images.
+TRAIN_IMAGES, TEST_IMAGES, SIZE, STEPS, BATCH, WIDTH = 512, 64, 32, 300, 16, 16
+#: how much lower than the mean-colour fill's hole L1 ([0, 1] scale) the completion must get.
+#: The reference solution, seeds 0-4: hole L1 0.0549, 0.0695, 0.0584, 0.0521, 0.0740 against the
+#: mean colour's 0.0905, 0.0952, 0.0981, 0.0858, 0.0979 (below it by 0.024-0.040). Wrong assemblies
+#: (seed 0, need < 0.0805): the mask not fed (a zero fourth channel) 0.0916; the hole not blanked in
+#: the input (the network sees the answer while training) 0.0820; complete() skipped (the sigmoid's
+#: [0, 1] compared with [-1, 1] images) 0.3935; the loss on the known pixels instead of the hole
+#: 0.1306. Not a failure: the squared error of raw * 2 - 1 over the whole image (hole and known
+#: pixels alike) reached 0.0388, better than the hole-only loss on these smooth images, where
+#: reproducing the known pixels teaches the same smooth structure.
+L1_MARGIN = 0.01
+
+
+class SmallCompletionNet(nn.Module):
+    """A 32 px miniature of the completion network of Iizuka et al. 2017 (Table 1), built around
+    ``dilated_block`` (the student's exercise 1, or the reference):
+
+    conv 5x5 (4 -> W) | conv 3x3 stride 2 (W -> 2W) | dilated_block(2W) at half resolution |
+    conv 3x3 (2W -> 2W) | deconv 4x4 stride 2 (2W -> W) | conv 3x3 (W -> 3) | sigmoid,
+    batch norm and ReLU after every layer but the last (as in the paper).
+
+    Simplified from the paper: one downsampling instead of two, ``W`` = 16 instead of 64 channels,
+    9 layers instead of 17. ``forward(x)``: ``x`` (N, 4, H, W), the image in [-1, 1] with its hole
+    blanked and the mask (1 = hole) as the fourth channel; returns ``raw`` (N, 3, H, W) in [0, 1].
+    """
+
+    def __init__(self, dilated_block: Callable[[int], nn.Module], width: int = WIDTH) -> None:
+        super().__init__()
+        w = width
+
+        def conv(c_in: int, c_out: int, k: int, stride: int = 1) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, k, stride, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.net = nn.Sequential(
+            *conv(4, w, 5), *conv(w, 2 * w, 3, 2), dilated_block(2 * w), *conv(2 * w, 2 * w, 3),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, padding=1), nn.BatchNorm2d(w), nn.ReLU(),
+            nn.Conv2d(w, 3, 3, padding=1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 4:
+            raise ValueError(f"SmallCompletionNet expects (N, 4, H, W): the blanked image and the mask as a "
+                             f"fourth channel (torch.cat([image * (1 - mask), mask], dim=1)), got {tuple(x.shape)}")
+        return self.net(x)
+
+
+def smooth_images(n: int, seed: int, size: int = SIZE) -> Tensor:
+    """(n, 3, size, size) in [-1, 1]: smooth procedural images, each channel a random linear ramp plus
+    one low-frequency wave of random direction and phase. What is in a hole can be inferred from
+    its surroundings (a mean colour cannot follow a ramp), so a small network learns it in seconds."""
+    g = torch.Generator().manual_seed(seed)
+    t = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1  # pixel centres in [-1, 1]
+    y, x = t.view(1, 1, size, 1), t.view(1, 1, 1, size)
+
+    def u(lo: float, hi: float, *shape: int) -> Tensor:
+        return lo + (hi - lo) * torch.rand(n, *shape, 1, 1, generator=g)
+
+    ramp = u(-0.3, 0.3, 3) + u(-0.45, 0.45, 3) * x + u(-0.45, 0.45, 3) * y
+    angle, cycles, phase = u(0, math.pi, 1), u(0.5, 1.5, 1), u(0, 2 * math.pi, 3)  # 0.5-1.5 periods per side
+    wave = u(0.1, 0.3, 3) * torch.sin(cycles * math.pi * (x * torch.cos(angle) + y * torch.sin(angle)) + phase)
+    return (ramp + wave).clamp(-1, 1)
+
+
+@functools.lru_cache(maxsize=4)  # the same seed's data is reused by the tests and the notebook
+def completion_data(seed: int = 0, n: int = TRAIN_IMAGES, data_seed: int | None = None) -> dict[str, Tensor]:
+    """``{"image": (n, 3, 32, 32) in [-1, 1], "mask": (n, 1, 32, 32), 1 = hole}``: :func:`smooth_images`
+    with one of Global & Local's rectangles each (``gl_rect_mask_fn``: sides 12-16 px at 32 px). The
+    training set uses ``seed``; the held-out set (:func:`completion_test`) ``seed + 1000``."""
+    import numpy as np
+
+    from course_lib.inpainting.datasets import gl_rect_mask_fn
+
+    s = seed if data_seed is None else data_seed
+    mask_fn, rng = gl_rect_mask_fn(SIZE), np.random.default_rng(s)
+    return {"image": smooth_images(n, s), "mask": torch.stack([mask_fn(rng) for _ in range(n)])}
+
+
+def completion_test(seed: int = 0) -> dict[str, Tensor]:
+    """The grader's held-out images and holes (64, another seed than the training set)."""
+    return completion_data(seed, TEST_IMAGES, data_seed=seed + 1000)
+
+
+def completion_fill(net: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
+    """How the grader fills holes with a trained network: ``(image with hole blanked, mask) -> completed``,
+    the network in eval mode fed the blanked image and the mask, its output pasted in the hole."""
+    def fill(x: Tensor, mask: Tensor) -> Tensor:
+        net.eval()
+        raw = call_student(net, torch.cat([x * (1 - mask), mask], dim=1))
+        return reference_complete(raw, x, mask)
+    return fill
+
+
+def check_train_completion(student_fn: Callable[..., nn.Module], seed: int = 0) -> nn.Module:
+    """Train with ``student_fn(images, masks, steps, batch_size, seed) -> net`` (phase 1: MSE only);
+    grade the completions of held-out holes (:func:`completion_fill`) by their L1 against the
+    mean-colour fill's. Returns the student's trained network. ``seed`` selects the grader's data
+    and is passed on."""
+    from course_lib.checks.core import Bar, check_outcome
+    from course_lib.inpainting.blending import mean_fill
+    from course_lib.inpainting.evaluate import evaluate
+
+    train, test = completion_data(seed), completion_test(seed)
+
+    def train_and_score() -> tuple[nn.Module, float]:
+        net = call_student(student_fn, train["image"].clone(), train["mask"].clone(), STEPS, BATCH, seed)
+        if not isinstance(net, nn.Module):
+            raise Mismatch(f"train_completion should return the trained network (an nn.Module), got {type(net).__name__}")
+        scores = evaluate(completion_fill(net), test, keep_outputs=False)
+        print(f"    held-out PSNR in the holes: {scores.psnr:.2f} dB")
+        return net, scores.l1
+
+    def bars() -> list[Bar]:
+        base = evaluate(mean_fill, test, keep_outputs=False)
+        print(f"    the mean-colour fill: hole L1 {base.l1:.4f}, PSNR {base.psnr:.2f} dB")
+        return [Bar("the mean-colour fill", base.l1, L1_MARGIN)]
+
+    return check_outcome(
+        "train_completion", train_and_score, bars, metric="hole L1", lower_is_better=True,
+        reference="hole L1 0.052-0.074 over seeds 0-4, 0.024-0.040 below the mean-colour fill",
+        advice="check that the network gets torch.cat([image * (1 - mask), mask], dim=1) (the hole blanked, "
+               "the mask as a fourth channel), that its raw [0, 1] output goes through your complete() before "
+               "the loss, that the MSE counts the hole only, and that the optimizer steps after zero_grad "
+               "every iteration",
+    )
+
+
 # ----------------------------------------------------------------------------- hints on request
 # The lab's stubs only say where help is ("Run lab09.hint('name') for a hint"); these are the
 # hints, from the idea (level 1) through the steps and shapes (level 2) to nearly the code (3).
@@ -319,6 +453,17 @@ HINTS: dict[str, tuple[str, str, str]] = {
         'centre minus size // 2 is the top-left corner; clamp it to [0, H - size] and [0, W - '
         'size]; slice the crop; stack the crops to (N, C, size, size).',
         "rows = torch.nonzero(mask[i, 0].amax(dim=1) > 0.5).flatten() gives the hole's rows",
+    ),
+    'train_completion': (
+        "Phase 1 of Iizuka et al.'s training (Sec. 3.3) is plain supervised learning: the completion "
+        'network sees the image with its hole blanked plus the mask, and is trained with the squared '
+        'error inside the hole only; no discriminator yet.',
+        'net = lab09.SmallCompletionNet(dilated_block); Adam(lr=2e-3). Each step: random indices i; '
+        'x = cat([image * (1 - mask), mask], dim=1) (N, 4, 32, 32); raw = net(x) (N, 3, 32, 32) in '
+        '[0, 1]; completed = complete(raw, image, mask) in [-1, 1]; loss = sum of (mask * (completed - '
+        'image))^2 divided by 3 * mask.sum(); zero_grad, backward, step. Return net.',
+        'raw = net(torch.cat([image * (1 - mask), mask], dim=1)); completed = complete(raw, image, mask); '
+        'loss = ((mask * (completed - image)) ** 2).sum() / (3 * mask.sum())',
     ),
 }
 hint = make_hint("lab09", HINTS)

@@ -552,3 +552,16 @@ def check_question_1(answer: object) -> None:
         },
         explain="The factor is sum(1) / sum(M) over the 3x3 window (Liu et al., 2018, eq. 1).",
     )
+
+
+def check_question_2(answer: object) -> None:
+    """What dividing the foreground patch by its norm would change in contextual attention's softmax."""
+    check_answer(
+        "question_2", answer, expected="C", choices=("A", "B", "C"),
+        wrong={
+            "A": "every score of the position is divided by the same positive number: the order of the "
+                 "patches stays, but the softmax of scaled scores is flatter or sharper",
+            "B": "dividing every score of one position by the same positive number keeps their order, so "
+                 "the best-matching patch is the same",
+        },
+    )
