@@ -161,7 +161,7 @@ CompositingExplorer(item["fg"], item["bg"], item["alpha"], opacity=0.6)
 
 # %% [markdown]
 # (Sliders need a live kernel; without one the cell shows a still image of the explorer at
-# opacity 0.6. The figure above is the slider at opacity 1.)
+# opacity 0.6. The figure before the explorer is the slider at opacity 1.)
 #
 # ## 2. Seven unknowns, three equations
 #
