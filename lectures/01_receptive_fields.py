@@ -327,8 +327,9 @@ assert patch_rf.size == 70 and patch_emp.size == (70, 70) and out_size == 30
 ReceptiveFieldExplorer(kernel_size=3, dilation=2, depth=3, stride=1)
 
 # %% [markdown]
-# (Sliders need a live kernel: on GitHub or in the HTML book this cell shows nothing. The figures
-# of sections 3 and 5 are the explorer's output for a few settings.)
+# (Sliders need a live kernel. Without one (on GitHub, on the course website, or in a downloaded
+# notebook before you run it) the cell shows a still image of the explorer at the settings above;
+# the figures of sections 3 and 5 are its output for a few other settings.)
 
 # %% [markdown]
 # ## Summary

@@ -160,8 +160,8 @@ for name, small in (("straight", straight_small), ("premultiplied", premult_smal
 CompositingExplorer(item["fg"], item["bg"], item["alpha"], opacity=0.6)
 
 # %% [markdown]
-# (Sliders need a live kernel; on GitHub this cell shows nothing. The figure above is the
-# slider at opacity 1.)
+# (Sliders need a live kernel; without one the cell shows a still image of the explorer at
+# opacity 0.6. The figure before the explorer is the slider at opacity 1.)
 #
 # ## 2. Seven unknowns, three equations
 #

@@ -64,6 +64,25 @@ def test_lectures_and_solutions_are_committed_executed(py: Path):
     assert not any(o.output_type == "error" for c in code for o in c.outputs)
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_REPRS = re.compile(r"\b[VH]Box\(children=|\b(Int|Float)(Range)?Slider\(|\bOutput\(")
+
+
+@pytest.mark.parametrize("py", ALL_SOURCES, ids=IDS)
+def test_stored_widget_outputs_show_a_still_image_not_the_widget_repr(py: Path):
+    """A front end that does not run the widget (JupyterLab on a downloaded notebook, which it does
+    not trust; GitHub) shows an output's image or text instead: never ``VBox(children=(IntSlider(...``."""
+    nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            assert not WIDGET_REPRS.search(text), f"{py.name}, code cell {i}: a widget's repr is stored: {text[:80]}"
+            if WIDGET_VIEW in data:
+                assert "image/png" in data, f"{py.name}, code cell {i}: a widget output with no still image"
+
+
 @pytest.mark.parametrize("py", sources(LABS), ids=lambda p: p.name)
 def test_labs_ship_without_outputs_or_solutions(py: Path):
     nb = nbformat.read(py.with_suffix(".ipynb"), as_version=4)

@@ -103,6 +103,21 @@ def test_widget_outputs_become_snapshots_of_their_saved_state():
     assert site.snapshot_widgets(nb) == 0  # nothing left to replace
 
 
+def test_a_widget_output_with_its_own_still_image_keeps_only_that_image():
+    """The course's explorers store a still image with the widget (course_lib.widgets): the page
+    shows it alone, neither the Output widget's figure again nor a note, nor an empty widget."""
+    view = {"model_id": "box", "version_major": 2, "version_minor": 0}
+    state = {"box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_out"]}},
+             "out": {"model_name": "OutputModel", "state": {"outputs": [
+                 {"output_type": "display_data", "metadata": {}, "data": {"image/png": "OLD"}}]}}}
+    explorer = {"output_type": "execute_result", "execution_count": 3, "metadata": {},
+                "data": {site.WIDGET_VIEW: view, "image/png": "STILL", "text/plain": "Interactive explorer"}}
+    nb = {"metadata": {"widgets": {site.WIDGET_STATE: {"state": state}}},
+          "cells": [{"cell_type": "code", "source": "w", "outputs": [explorer]}]}
+    assert site.snapshot_widgets(nb) == 1
+    assert nb["cells"][0]["outputs"] == [{**explorer, "data": {"image/png": "STILL", "text/plain": "Interactive explorer"}}]
+
+
 def test_markdown_links_stay_offline_and_repository_files_link_to_github():
     url = site.repository_url()
     cell = {"cell_type": "markdown", "source": [

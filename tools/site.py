@@ -111,12 +111,14 @@ def _widget_parts(state: dict, model_id: str, seen: set[str]) -> tuple[list[dict
 
 
 def snapshot_widgets(nb: dict) -> int:
-    """Replace every widget output by what its saved state shows; drop the widget state.
+    """Replace every widget output by a still picture of it; drop the widget state.
 
     A widget output is a reference into the notebook's saved widget state, which only the
-    ipywidgets JavaScript (from a CDN) can draw. The site shows instead the figures its Output
-    widgets held when the notebook was stored, and a line naming the controls' values. Returns the
-    number of widget outputs replaced. ``nb`` is the notebook's JSON (a dict), changed in place.
+    ipywidgets JavaScript (from a CDN) can draw. An output that carries its own still image (the
+    course's explorers do: ``course_lib.widgets``) keeps just that image, whose caption says how to
+    make it live. Any other widget output is replaced by the figures its Output widgets held when
+    the notebook was stored, and a line naming the controls' values. Returns the number of widget
+    outputs replaced. ``nb`` is the notebook's JSON (a dict), changed in place.
     """
     state = nb.get("metadata", {}).pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     replaced = 0
@@ -128,6 +130,10 @@ def snapshot_widgets(nb: dict) -> int:
                 new_outputs.append(output)
                 continue
             replaced += 1
+            if "image/png" in output["data"]:
+                still = {**output, "data": {k: v for k, v in output["data"].items() if k != WIDGET_VIEW}}
+                new_outputs.append(still)
+                continue
             shown, settings = _widget_parts(state, view.get("model_id", ""), set())
             new_outputs += [o for o in shown if o.get("output_type") != "stream" or o.get("text")]
             where = f" ({', '.join(settings)})" if settings else ""
