@@ -332,8 +332,9 @@ if course_lib.is_quick():  # the statements of the text below, about this run
 # ## 7. The same comparison on a GPU
 #
 # The GPU and full presets train every method here, CycleGAN included (the shipped one is a
-# 32 px network), with seven fractions of a larger pool, at 64 px (GPU: about a quarter of an hour)
-# and at 128 px with the papers' widths (full: hours). From the command line:
+# 32 px network): six fractions of a larger pool at 64 px (GPU: about 4 minutes on a T4 by the
+# course's FLOP-based estimate in the README's table, not a measurement; allow a quarter of an
+# hour), and seven at 128 px with the papers' widths (full: hours). From the command line:
 #
 # ```bash
 # python -m course_lib.translation.capstone --preset gpu --out runs/translation_capstone
