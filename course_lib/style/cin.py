@@ -20,6 +20,8 @@ style index per training image.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -100,8 +102,9 @@ def add_styles(net: nn.Module, n_new: int, init_from: int | None = 0) -> nn.Modu
             m.gamma = nn.Parameter(torch.cat([m.gamma.data, g.repeat(n_new, 1)]))
             m.beta = nn.Parameter(torch.cat([m.beta.data, b.repeat(n_new, 1)]))
             m.n_styles += n_new
-    if hasattr(net, "n_styles"):
-        net.n_styles += n_new
+    if hasattr(net, "n_styles"):  # e.g. TransformerNet's count of styles, a plain int attribute
+        # (setattr: nn.Module's stubs type attribute assignment as tensors and modules only)
+        setattr(net, "n_styles", cast(int, net.n_styles) + n_new)  # noqa: B010
     return net
 
 
@@ -113,7 +116,7 @@ def stylise_mix(net: nn.Module, content: torch.Tensor, style_a: int, style_b: in
     """
     if not 0.0 <= mix <= 1.0:
         raise ValueError(f"mix must be in [0, 1], got {mix}")
-    n = net.n_styles
+    n = cast(int, net.n_styles)  # a plain int attribute of the network (not a submodule)
     w = torch.zeros(n)
     w[style_a] += 1.0 - mix
     w[style_b] += mix
