@@ -20,7 +20,7 @@ style index per training image.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TypeVar, cast
 
 import torch
 from torch import nn
@@ -88,7 +88,10 @@ class ConditionalInstanceNorm2d(nn.Module):
         return f"{self.channels}, n_styles={self.n_styles}"
 
 
-def add_styles(net: nn.Module, n_new: int, init_from: int | None = 0) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def add_styles(net: M, n_new: int, init_from: int | None = 0) -> M:
     """Give every :class:`ConditionalInstanceNorm2d` of ``net`` ``n_new`` more styles, in place.
 
     New styles start as a copy of style ``init_from`` (or as plain instance norm when ``None``).
