@@ -117,6 +117,7 @@ estimate: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_lib tests tools lectures/*.py solutions/*.py
+	$(BIN)/mypy course_lib
 
 clean:
 	rm -rf build runs .pytest_cache

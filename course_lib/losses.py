@@ -77,7 +77,7 @@ def gan_loss(logits: Logits, target_is_real: bool, mode: str = "vanilla") -> tor
 
 def _target_loss(logits: Logits, target_is_real: bool, mode: str, name: str) -> torch.Tensor:
     """:func:`gan_loss` after its checks; ``name`` is the argument named in error messages."""
-    total = 0.0
+    total: torch.Tensor | float = 0.0  # a tensor once a term is added
     for t in _scales(logits, name):
         target = torch.ones_like(t) if target_is_real else torch.zeros_like(t)
         if mode == "vanilla":
@@ -212,7 +212,7 @@ def gram_style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, t
     missing = [k for k in target_grams if k not in features]
     if missing:
         raise KeyError(f"features lack the style layers {missing}; extract them with VGGFeatures(layers=...)")
-    total = 0.0
+    total: torch.Tensor | float = 0.0  # a tensor once a term is added
     for k, a in target_grams.items():
         g = gram_matrix(features[k], normalize=True)
         if a.dim() != 3 or a.shape[-2:] != g.shape[-2:] or a.shape[0] not in (1, g.shape[0]):
@@ -247,7 +247,7 @@ def mean_std_loss(features: dict[str, torch.Tensor], target_features: dict[str, 
     names = list(layers) if layers is not None else list(target_features)
     if not names:
         raise ValueError("no style layers given")
-    total = 0.0
+    total: torch.Tensor | float = 0.0  # a tensor once a term is added
     for k in names:
         if k not in features or k not in target_features:
             raise KeyError(f"layer {k!r} is missing from the features or the targets")
@@ -278,7 +278,7 @@ def feature_matching_loss(fake_features: Sequence[Sequence[torch.Tensor]],
         raise ValueError(f"got features of {len(fake_features)} fake and {len(real_features)} real scales; "
                          "pass the outputs of the same discriminator for both")
     num_d = len(fake_features)
-    total = 0.0
+    total: torch.Tensor | float = 0.0  # a tensor once a term is added
     for fake_scale, real_scale in zip(fake_features, real_features):
         if len(fake_scale) != len(real_scale) or len(fake_scale) < 2:
             raise ValueError("each scale must list >= 1 intermediate feature map plus the logits, the same for "

@@ -173,7 +173,7 @@ _METHODS: dict[str, Callable[..., Any]] = {
 }
 
 
-class GuardedSocket(_ORIGINAL_SOCKET_TYPE):  # type: ignore[misc, valid-type]
+class GuardedSocket(_ORIGINAL_SOCKET_TYPE):
     """``_socket.socket`` with the guarded methods; replaces it in the ``_socket`` module.
 
     No ``__slots__`` entries: the C type has no ``__dict__`` or ``__weakref__``, and
@@ -278,7 +278,7 @@ def install() -> None:
     for name in _FUNCTIONS:
         _REAL[name] = getattr(_socket, name)
     # Replace the C type in its module first: a ``socket`` module imported after this subclasses it.
-    _socket.socket = _socket.SocketType = GuardedSocket
+    _socket.socket = _socket.SocketType = GuardedSocket  # type: ignore[misc]  # the swap is the point
     for name, function in _FUNCTIONS.items():
         setattr(_socket, name, function)
 

@@ -233,6 +233,7 @@ def empirical_receptive_field(
             "Wrap a function in a module, or build the layers with torch.nn."
         )
     where = "empirical_receptive_field"
+    shape: tuple[int, ...]  # (C, H, W)
     if isinstance(input_size, Integral) and not isinstance(input_size, bool):
         shape = (_first_in_channels(module), int(input_size), int(input_size))
     elif isinstance(input_size, (tuple, list)) and all(isinstance(v, Integral) and not isinstance(v, bool) for v in input_size):
@@ -270,6 +271,7 @@ def empirical_receptive_field(
         if not (0 <= row < oh and 0 <= col < ow):
             raise ValueError(f"position {(row, col)} is outside the output map of size {(oh, ow)}")
         out[:, :, row, col].sum().backward()
+        assert x.grad is not None  # x requires grad and the backward above reached it
         grad = x.grad.detach().abs().sum(dim=(0, 1)).double().cpu().numpy()
     finally:
         for m, was_training in modes.items():

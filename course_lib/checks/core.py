@@ -327,6 +327,7 @@ def _grad_difference(student: Callable, reference: Callable, case: Case, rtol: f
         r_term, s_term = (r_t * w).sum(), (s_t * w.to(s_t.dtype)).sum()
         r_total = r_term if r_total is None else r_total + r_term
         s_total = s_term if s_total is None else s_total + s_term
+    assert s_total is not None and r_total is not None  # r_outs above is not empty
     try:
         s_total.backward()
     except RuntimeError as exc:

@@ -366,6 +366,7 @@ def check_g_loss(student_fn: Callable[..., torch.Tensor]) -> None:
             w_ref = w.detach().clone().requires_grad_(True)
             fake_ref = torch.tanh(w_ref * 3 - 1.5)
             (_bce(D.pair(torch.cat([x, fake_ref], 1)), True) + lam_ * F.l1_loss(fake_ref, y)).backward()
+            assert w_ref.grad is not None  # a leaf of the graph just back-propagated
             if w.grad is None or not torch.allclose(w.grad, w_ref.grad, rtol=1e-3, atol=1e-7):
                 raise Mismatch("the right value but the wrong gradient for G: do not detach the fake in G's loss; "
                                "the adversarial gradient must flow through D back to G")

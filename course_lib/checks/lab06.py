@@ -151,6 +151,7 @@ class _ColourShift(nn.Module):
         self.conv = nn.Conv2d(3, 3, 1)
         with torch.no_grad():
             self.conv.weight.copy_(torch.eye(3).view(3, 3, 1, 1) * 0.6 + 0.2 * torch.randn(3, 3, 1, 1, generator=g))
+            assert self.conv.bias is not None  # Conv2d's default bias=True
             self.conv.bias.copy_(0.3 * torch.randn(3, generator=g))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

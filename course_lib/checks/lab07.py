@@ -4,6 +4,7 @@ reconstruction losses, and translation with sampled style codes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -187,7 +188,9 @@ def _latent_mse(gen_a, gen_b, ca, cb, sa, sb):
 
 def _gen(seed: int, channels: int = 3) -> AdaINGenerator:
     torch.manual_seed(seed)
-    return kaiming_init(AdaINGenerator(channels, dim=4, style_dim=8, n_downsample=2, n_res=1, mlp_dim=16))
+    gen = AdaINGenerator(channels, dim=4, style_dim=8, n_downsample=2, n_res=1, mlp_dim=16)
+    kaiming_init(gen)  # in place
+    return gen
 
 
 def _latent_case(name: str, n: int, size: int, seed: int) -> Case:
@@ -319,14 +322,22 @@ def shape_data(seed: int = 0) -> tuple[dict[str, torch.Tensor], dict[str, torch.
     return {"A": train["A"], "B": train["B"]}, test
 
 
-def reconstruct(gen: nn.Module, images: torch.Tensor) -> torch.Tensor:
+class EncoderDecoder(Protocol):
+    """What the checks below need of a generator (an :class:`AdaINGenerator` or the student's own)."""
+
+    def encode(self, x: torch.Tensor, /) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def decode(self, content: torch.Tensor, style: torch.Tensor, /) -> torch.Tensor: ...
+
+
+def reconstruct(gen: EncoderDecoder, images: torch.Tensor) -> torch.Tensor:
     """Within-domain reconstruction: ``gen.decode(*gen.encode(images))``, (N, 3, H, W)."""
     with torch.no_grad():
         content, style = gen.encode(images)
         return gen.decode(content, style)
 
 
-def guided_translation(gen_a: nn.Module, gen_b: nn.Module, sketches: torch.Tensor,
+def guided_translation(gen_a: EncoderDecoder, gen_b: EncoderDecoder, sketches: torch.Tensor,
                        references: torch.Tensor) -> torch.Tensor:
     """Example-guided A -> B: each sketch's content decoded with its reference's style, (N, 3, H, W)."""
     with torch.no_grad():

@@ -23,7 +23,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 import torch
@@ -165,7 +165,7 @@ def image_problem(path: str | os.PathLike, decode: bool = False) -> str | None:
 def readable_only(
     items: Sequence[T],
     where: str,
-    files_of: Callable[[T], Iterable[Path]] = lambda path: (path,),
+    files_of: Callable[[T], Iterable[Path]] = lambda path: (cast(Path, path),),  # by default the items are paths
     decode: bool = False,
     skip_corrupt: bool = False,
 ) -> list[T]:

@@ -253,7 +253,7 @@ class ProceduralFacades(ProceduralDataset):
             grad = np.linspace(1.6, 0.8, h, dtype=np.float32)[:, None, None]
             region = img[r.sl()]
             cls_here = lab[r.sl()]
-            pane = np.clip(glass * grad, 0, 1)
+            pane: np.ndarray = np.clip(glass * grad, 0, 1)
             if r in layout.shops:  # shop windows: warm interior light below
                 pane = pane * 0.7 + 0.3 * np.array([1.0, 0.8, 0.45], np.float32) * np.linspace(0.3, 1.0, h)[:, None, None]
             pane = np.broadcast_to(pane, region.shape).copy()
@@ -666,7 +666,7 @@ class LabelInstanceFolder(torch.utils.data.Dataset):
                               decode=decode, skip_corrupt=skip_corrupt)
         self.labels, self.images = [item[0] for item in items], [item[1] for item in items]
         if self.instances is not None:
-            self.instances = [item[2] for item in items]
+            self.instances = [item[2] for item in items if item[2] is not None]  # (all of them)
 
     def __len__(self) -> int:
         return len(self.labels)

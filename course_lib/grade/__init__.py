@@ -203,7 +203,7 @@ def static_flags(role_id: str, source: str, template: str) -> list[str]:
                 flags.append(f"{role_id}: uses course_lib.{attr}")
             elif base == "os" and (attr in ("system", "popen", "fork", "kill") or attr.startswith("exec")):
                 flags.append(f"{role_id}: calls os.{attr}")
-        targets = []
+        targets: list[ast.expr] = []
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
         for t in targets:

@@ -69,6 +69,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -223,6 +224,7 @@ def training_data(cfg: CapstoneConfig, data: str | os.PathLike | None = None) ->
     training stream of the shipped checkpoints); a folder: random crops of its photographs (shorter side rescaled to [size, 1.5 size],
     Global & Local's Sec. 4 augmentation, :class:`~course_lib.inpainting.datasets.FolderCrops`).
     """
+    images: Dataset
     if data is None or str(data) == "quick":
         images, value_range = PhotoCrops(size=cfg.size, length=100_000, seed=0), (0.0, 1.0)
     else:
@@ -238,6 +240,7 @@ def held_out_sets(cfg: CapstoneConfig, data: str | os.PathLike | None = None) ->
     ``gl_held_out()``'s); a folder: its images centre-cropped to ``cfg.size`` (use photographs the
     training folder does not contain).
     """
+    images: Dataset
     if data is None or str(data) == "quick":
         images, value_range = PhotoCrops(size=cfg.size, length=cfg.n_test, seed=1), (0.0, 1.0)
     else:
@@ -248,14 +251,18 @@ def held_out_sets(cfg: CapstoneConfig, data: str | os.PathLike | None = None) ->
 
 
 # ----------------------------------------------------------------------------- the four methods
+#: a candidate's task class (its ``inpaint`` function takes that task)
+TaskT = TypeVar("TaskT", bound=TrainingTask)
+
+
 @dataclass
-class Candidate:
+class Candidate(Generic[TaskT]):
     """A learned method ready to train: its task, its schedule and how to call it at test time."""
 
     name: str
-    task: TrainingTask
+    task: TaskT
     phases: list[Phase]
-    inpaint: Callable[[TrainingTask, torch.Tensor, torch.Tensor], torch.Tensor]
+    inpaint: Callable[[TaskT, torch.Tensor, torch.Tensor], torch.Tensor]
     generator: nn.Module
     note: str = ""
 
@@ -272,7 +279,7 @@ def _batched_call(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], modu
     return method
 
 
-def build_tasks(cfg: CapstoneConfig) -> dict[str, Candidate]:
+def build_tasks(cfg: CapstoneConfig) -> dict[str, Candidate[Any]]:
     """The four methods at ``cfg.size`` with ``cfg.width`` (or the papers' widths), with their schedules.
 
     Optimisers: the papers' (CE: Adam 2e-4 / G 2e-3; G&L: ADADELTA; PConv: Adam 2e-4; DeepFill v2:
@@ -289,7 +296,7 @@ def build_tasks(cfg: CapstoneConfig) -> dict[str, Candidate]:
     size, w, quick = cfg.size, cfg.width, cfg.quick_optimizers
     steps = cfg.steps
     warm = min(round(steps * cfg.ce_warmup), steps - 1)
-    out: dict[str, Candidate] = {}
+    out: dict[str, Candidate[Any]] = {}
 
     # Context Encoder: train_random.lua's whole-image output; the fc bottleneck of train.lua at full
     # width, the paper's channel-wise one at a reduced width (12x fewer parameters, lecture 08)
@@ -356,7 +363,7 @@ def parameter_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def parameter_table(candidates: Mapping[str, Candidate]) -> str:
+def parameter_table(candidates: Mapping[str, Candidate[Any]]) -> str:
     """Parameters of each method's generator (what runs at test time) and of everything it trains."""
     lines = [f"{'method':<17}{'generator':>12}{'+ discriminators':>18}", "-" * 47]
     for name, c in candidates.items():
@@ -369,7 +376,7 @@ def parameter_table(candidates: Mapping[str, Candidate]) -> str:
 class Trained:
     """A trained method: the candidate, its loss history, and its wall-clock training time."""
 
-    candidate: Candidate
+    candidate: Candidate[Any]
     history: object
     seconds: float
 
@@ -681,6 +688,7 @@ def side_by_side(tables: Mapping[str, Mapping[str, Scores]], tests: Mapping[str,
         panels = [("input (hole)", test["image"][i] * (1 - mask) + paint * mask)]
         for name in names:
             s = scores[name]
+            assert s.outputs is not None  # checked above
             panels.append((f"{name}\nL1 {float(s.per_image['l1'][i]):.3f}, {float(s.per_image['psnr'][i]):.1f} dB",
                            s.outputs[i]))
         panels.append(("truth", test["image"][i]))

@@ -283,7 +283,7 @@ class ContextEncoderTask(TrainingTask):
         # train.lua gives the generator 10x the discriminator's rate when 0 < wtl2 < 1; the L2-only
         # variant keeps the same generator rate, so that the two differ only in their loss
         g_lr = self.lr * 10
-        opts = {"G": torch.optim.Adam(self.G.parameters(), g_lr, betas=betas)}
+        opts: dict[str, torch.optim.Optimizer] = {"G": torch.optim.Adam(self.G.parameters(), g_lr, betas=betas)}
         if self.adversarial:
             assert self.D is not None
             opts = {"D": torch.optim.Adam(self.D.parameters(), self.lr, betas=betas), **opts}

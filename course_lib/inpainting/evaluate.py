@@ -222,8 +222,10 @@ def show_comparison(scores: Mapping[str, Scores], data: Mapping[str, torch.Tenso
         raise ValueError(f"no outputs kept for {missing}: run evaluate(..., keep_outputs=True)")
     indices = list(range(min(4, data["image"].shape[0]))) if indices is None else list(indices)
     images, masks = data["image"], data["mask"]
-    columns = [("masked input", images * (1 - masks), None), *((n, s.outputs, s) for n, s in scores.items()),
-               ("truth", images, None)]
+    outputs = {n: s.outputs for n, s in scores.items() if s.outputs is not None}  # all of them (checked above)
+    columns: list[tuple[str, torch.Tensor, Scores | None]] = [
+        ("masked input", images * (1 - masks), None), *((n, outputs[n], s) for n, s in scores.items()),
+        ("truth", images, None)]
     fig, axes = plt.subplots(len(indices), len(columns), figsize=(scale * len(columns), scale * len(indices) + 0.6),
                              squeeze=False)
     for c, (name, batch, s) in enumerate(columns):

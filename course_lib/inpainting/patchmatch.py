@@ -31,7 +31,8 @@ masks use the course convention 1 = hole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -100,7 +101,7 @@ class NNF:
 
     field: np.ndarray
     distance: np.ndarray
-    history: list[float] = field(default_factory=list)
+    history: list[float] = dataclasses.field(default_factory=list)  # (the attribute `field` shadows the function)
 
 
 class _Matcher:
@@ -124,7 +125,7 @@ class _Matcher:
         ok = (cand[..., 0] == cy) & (cand[..., 1] == cx) & self.valid[cy, cx]
         return np.where(ok, d, np.inf)
 
-    def random_field(self, shape: tuple[int, int]) -> np.ndarray:
+    def random_field(self, shape: tuple[int, ...]) -> np.ndarray:
         picks = self.rng.integers(0, len(self.valid_yx), size=shape)
         return self.valid_yx[picks].astype(np.int64)
 
@@ -168,7 +169,8 @@ class _Matcher:
         bad = ~np.isfinite(dist)
         if bad.any():  # an initial guess that is not a valid source: replace it by a random one
             nnf[bad] = self.random_field((int(bad.sum()),))
-            dist[bad] = self.distance(*np.nonzero(bad), nnf[bad])
+            bad_y, bad_x = np.nonzero(bad)
+            dist[bad] = self.distance(bad_y, bad_x, nnf[bad])
         history = [float(dist.mean()) / self.dims]
         for it in range(iterations):
             self.propagate(nnf, dist, reverse=it % 2 == 1)
@@ -320,14 +322,14 @@ def _inpaint_one(img: np.ndarray, hole: np.ndarray, patch_size: int, levels: int
     r = patch_size // 2
     pyramid = [_Level(img, hole)]
     while True:
-        top = pyramid[-1]
-        ys, xs = np.nonzero(top.hole)
+        coarsest = pyramid[-1]
+        ys, xs = np.nonzero(coarsest.hole)
         extent = max(np.ptp(ys), np.ptp(xs)) + 1
-        if min(top.hole.shape) // 2 < 3 * patch_size:  # a smaller level would hold too few patches
+        if min(coarsest.hole.shape) // 2 < 3 * patch_size:  # a smaller level would hold too few patches
             break
         if (levels is None and extent <= patch_size) or (levels is not None and len(pyramid) >= levels):
             break
-        pyramid.append(_Level(*_downsample(top.image, ~top.hole, top.hole)))
+        pyramid.append(_Level(*_downsample(coarsest.image, ~coarsest.hole, coarsest.hole)))
     field_: np.ndarray | None = None
     estimate = _smooth_fill(pyramid[-1].image, pyramid[-1].hole)
     for depth in range(len(pyramid) - 1, -1, -1):

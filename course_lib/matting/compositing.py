@@ -49,7 +49,7 @@ def validate_alpha(alpha: Array, name: str = "alpha", tol: float = 1e-4) -> None
     says so and how to convert.
     """
     dtype = alpha.dtype
-    is_float = alpha.is_floating_point() if isinstance(alpha, torch.Tensor) else np.issubdtype(dtype, np.floating)
+    is_float = alpha.is_floating_point() if isinstance(alpha, torch.Tensor) else np.issubdtype(alpha.dtype, np.floating)
     if not is_float:
         raise TypeError(
             f"{name} must be a floating-point matte in [0, 1], got dtype {dtype}. An 8-bit matte "

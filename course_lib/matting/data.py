@@ -21,6 +21,7 @@ need: ``image``, ``alpha``, ``fg``, ``bg``, ``trimap``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,9 +129,10 @@ def render_foreground(size: int, rng: np.random.Generator, strands: tuple[int, i
 
     # Veil: a large soft ellipse with constant partial opacity, at the bottom of the stack.
     if rng.random() < veil_p:
-        veil_a = rng.uniform(0.25, 0.7) * ellipse_coverage(
-            s, *rng.uniform(0.3, 0.7, 2) * s, *rng.uniform(0.2, 0.38, 2) * s, rng.uniform(0, math.pi),
-            softness=rng.uniform(1.5, 4.0))
+        opacity = rng.uniform(0.25, 0.7)  # the draws in this order (the generated data depend on it)
+        (vx, vy), (vrx, vry) = rng.uniform(0.3, 0.7, 2) * s, rng.uniform(0.2, 0.38, 2) * s
+        veil_a = opacity * ellipse_coverage(s, vx, vy, vrx, vry, rng.uniform(0, math.pi),
+                                            softness=rng.uniform(1.5, 4.0))
         veil_col = _colour_field(s, rng, rng.uniform(0.3, 1.0, 3), 0.15)
         pre, acc = _over(veil_col, veil_a, pre, acc)
 
@@ -139,7 +141,8 @@ def render_foreground(size: int, rng: np.random.Generator, strands: tuple[int, i
     body = np.zeros((s, s))
     for k in range(int(rng.integers(1, 4))):
         ox, oy = (rng.uniform(-0.12, 0.12, 2) * s) if k else (0.0, 0.0)
-        cov = ellipse_coverage(s, cx + ox, cy + oy, *rng.uniform(0.1, 0.22, 2) * s, rng.uniform(0, math.pi), 1.0)
+        rx, ry = rng.uniform(0.1, 0.22, 2) * s
+        cov = ellipse_coverage(s, cx + ox, cy + oy, rx, ry, rng.uniform(0, math.pi), 1.0)
         body = np.maximum(body, cov)
     body_field = _colour_field(s, rng, body_col)
     pre, acc = _over(body_field, body, pre, acc)
@@ -175,9 +178,9 @@ def render_foreground(size: int, rng: np.random.Generator, strands: tuple[int, i
 
     # Motion blur acts on premultiplied colour and alpha alike (blurring straight colours is wrong).
     if rng.random() < blur_p:
-        k = motion_blur_kernel(rng.uniform(3, 0.12 * s + 3), rng.uniform(0, math.pi))
-        pre = np.stack([ndimage.convolve(c, k, mode="constant") for c in pre])
-        acc = ndimage.convolve(acc, k, mode="constant")
+        kernel = motion_blur_kernel(rng.uniform(3, 0.12 * s + 3), rng.uniform(0, math.pi))
+        pre = np.stack([ndimage.convolve(c, kernel, mode="constant") for c in pre])
+        acc = ndimage.convolve(acc, kernel, mode="constant")
 
     acc = np.clip(acc, 0.0, 1.0)
     # Straight colour where the layer exists; elsewhere the body's colour field (any colour is
@@ -265,7 +268,7 @@ def collate(items: list[Item]) -> Item:
 
 
 # ----------------------------------------------------------------------------- the logo
-def logo_example(size: int = 96, radius: int = 3) -> dict[str, torch.Tensor]:
+def logo_example(size: int = 96, radius: int = 3) -> dict[str, Any]:
     """scikit-image's logo as a *real* matting example, with a trimap from a coarse user mask.
 
     The logo's alpha channel is fully opaque in scikit-image 0.26 (every value is 255), so it

@@ -191,7 +191,8 @@ def show_matte_comparison(mattes: dict[str, torch.Tensor], data: dict[str, torch
     import matplotlib.pyplot as plt
 
     gt, tri = data["alpha"], data["trimap"]
-    columns = [("image", data["image"], None), ("trimap", tri, None)]
+    columns: list[tuple[str, torch.Tensor, dict[str, float] | None]] = [("image", data["image"], None),
+                                                                         ("trimap", tri, None)]
     for name, alpha in mattes.items():
         if alpha.shape != gt.shape:
             raise ValueError(f"matte {name!r} has shape {tuple(alpha.shape)}, the true alpha {tuple(gt.shape)}")

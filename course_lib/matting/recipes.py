@@ -37,6 +37,7 @@ def matting(preset: str, data: str | None = None) -> Recipe:
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     size, steps, batch, lr, widths, kernel = PRESETS[preset]
+    dataset: torch.utils.data.Dataset
     if data in (None, "procedural"):
         dataset = MattingComposites(length=50_000 if preset == "paper" else 2_000, size=size, seed=0,
                                     radius=(2, 6) if preset == "quick" else (5, 25), augment=True,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from torch import nn
+
+M = TypeVar("M", bound=nn.Module)
 
 NORMS = ("batch", "instance", "none")
 
@@ -26,7 +30,7 @@ def conv_bias(kind: str) -> bool:
     return kind != "batch"
 
 
-def init_weights(module: nn.Module, gain: float = 0.02) -> nn.Module:
+def init_weights(module: M, gain: float = 0.02) -> M:
     """Initialise conv/linear weights from N(0, gain) and biases to 0; norm scales from N(1, gain).
 
     The initialisation of DCGAN, pix2pix and CycleGAN (``init_type='normal'``, ``init_gain=0.02``).

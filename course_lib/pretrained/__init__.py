@@ -61,7 +61,7 @@ def info(name: str) -> dict[str, Any]:
     return dict(entries[name])
 
 
-def _spec(name: str) -> Spec:
+def _spec(name: str) -> Spec[Any]:
     if name not in SPECS:
         raise ValueError(f"unknown pretrained model {name!r}; known: {', '.join(sorted(SPECS))}")
     return SPECS[name]

@@ -16,19 +16,25 @@ applied to both, the Context Encoder also by the colour cast of its fill (:func:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from course_lib.pretrained.specs import Spec
 
+if TYPE_CHECKING:
+    from course_lib.inpainting.context_encoder import ContextEncoder
+    from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
+    from course_lib.inpainting.global_local import CompletionNetwork
+    from course_lib.inpainting.partial_conv import PConvUNet
+
 # ----------------------------------------------------------------------- lecture 09: Global & Local
 GL_SIZE, GL_WIDTH, GL_STEPS, GL_BATCH, GL_SEED, GL_LR = 64, 16, 1000, 16, 0, 1e-3
 GL_HELD_OUT = 64  # held-out images in the score (and in the lecture's test)
 
 
-def _gl_model() -> nn.Module:
+def _gl_model() -> CompletionNetwork:
     from course_lib.inpainting.global_local import CompletionNetwork
 
     return CompletionNetwork(GL_WIDTH)
@@ -53,7 +59,7 @@ def gl_held_out() -> dict[str, torch.Tensor]:
     return held_out(gl_data(seed=1, length=GL_HELD_OUT), n=GL_HELD_OUT)
 
 
-def _gl_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _gl_train(steps: int | None) -> tuple[CompletionNetwork, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.inpainting.global_local import GlobalLocalTask, three_phases
     from course_lib.train import TrainConfig, Trainer
@@ -85,7 +91,7 @@ def mean_colour_image(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return mean.expand_as(image).contiguous()
 
 
-def _gl_score(model: nn.Module) -> dict[str, float]:
+def _gl_score(model: CompletionNetwork) -> dict[str, float]:
     """In-hole L1 ([0, 1] scale) and PSNR (dB) on the held-out crops, with and without Poisson blending."""
     from course_lib.inpainting.blending import mean_fill
     from course_lib.inpainting.evaluate import compare
@@ -110,7 +116,7 @@ CE_SIZE, CE_WIDTH, CE_STEPS, CE_BATCH, CE_SEED, CE_LR = 64, 32, 600, 32, 0, 2e-4
 CE_HELD_OUT = 64
 
 
-def _ce_model() -> nn.Module:
+def _ce_model() -> ContextEncoder:
     from course_lib.inpainting.context_encoder import ContextEncoder
 
     return ContextEncoder(CE_SIZE, CE_WIDTH, CE_WIDTH, bottleneck="channelwise")
@@ -143,7 +149,7 @@ def hole_colour_error(completed: torch.Tensor, truth: torch.Tensor, mask: torch.
     return diff.abs().amax(1)
 
 
-def _ce_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _ce_train(steps: int | None) -> tuple[ContextEncoder, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.inpainting.context_encoder import ContextEncoderTask
     from course_lib.train import TrainConfig, Trainer
@@ -163,7 +169,7 @@ def _ce_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task.G, settings
 
 
-def _ce_score(model: nn.Module) -> dict[str, float]:
+def _ce_score(model: ContextEncoder) -> dict[str, float]:
     """In-hole L1 and PSNR on the held-out crops vs the mean colour, and the fill's colour cast."""
     from course_lib.inpainting.blending import mean_fill
     from course_lib.inpainting.evaluate import compare
@@ -172,13 +178,14 @@ def _ce_score(model: nn.Module) -> dict[str, float]:
     scores = compare({"ce": model.inpaint, "mean": mean_fill}, test)
     out: dict[str, float] = {}
     for name, s in scores.items():
+        assert s.outputs is not None  # compare keeps the completed images
         out[f"l1_{name}"] = round(s.l1, 4)
         out[f"psnr_{name}"] = round(s.psnr, 3)
         out[f"colour_error_{name}"] = round(float(hole_colour_error(s.outputs, test["image"], test["mask"]).mean()), 4)
     return out
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "global_local": Spec(
         lecture="09", description=f"lecture 09's Global & Local completion network (width {GL_WIDTH}) on 64 px photo crops",
         make_model=_gl_model, train=_gl_train, score=_gl_score, budget_min=12,
@@ -237,7 +244,7 @@ def _in_hole_scores(methods: dict[str, Any], test: dict[str, torch.Tensor]) -> d
 PCONV_LAYERS, PCONV_WIDTH, PCONV_STEPS, PCONV_BATCH, PCONV_SEED, PCONV_LR = 5, 16, 3000, 16, 0, 2e-3
 
 
-def _pconv_model() -> nn.Module:
+def _pconv_model() -> PConvUNet:
     from course_lib.inpainting.partial_conv import PConvUNet
 
     return PConvUNet(PCONV_LAYERS, PCONV_WIDTH)
@@ -248,7 +255,7 @@ def pconv_inpaint(net: nn.Module):
     return lambda x, m: net(x * (1 - m), m)
 
 
-def _pconv_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _pconv_train(steps: int | None) -> tuple[PConvUNet, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.inpainting.partial_conv import PConvTask
     from course_lib.train import TrainConfig, Trainer
@@ -269,7 +276,7 @@ def _pconv_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task.net, settings
 
 
-def _pconv_score(net: nn.Module) -> dict[str, float]:
+def _pconv_score(net: PConvUNet) -> dict[str, float]:
     """In-hole L1 ([0, 1] scale) and PSNR (dB) on lecture 10's held-out crops, vs the mean colour."""
     from course_lib.inpainting.blending import mean_fill
 
@@ -292,7 +299,7 @@ DF_WARMUP, DF_ADVERSARIAL = 600, 500  # L1-only steps, then L1 + SN-PatchGAN ste
 DF_GAN_WEIGHT, DF_HOLE_WEIGHT, DF_EMPTY_SKETCH = 0.1, 6.0, 0.5
 
 
-def _df_model() -> nn.Module:
+def _df_model() -> DeepFillV2Generator:
     from course_lib.inpainting.deepfill_v2 import DeepFillV2Generator
 
     return DeepFillV2Generator(cnum=DF_CNUM, guided=True, init="open")
@@ -312,7 +319,7 @@ def deepfill_complete(G: nn.Module, test: dict[str, torch.Tensor], sketch: torch
     return image * (1 - hole) + out * hole
 
 
-def _df_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _df_train(steps: int | None) -> tuple[DeepFillV2Generator, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.inpainting.deepfill_v2 import DeepFillV2Task, SNPatchGAN, WithSketch
     from course_lib.train import Phase, TrainConfig, Trainer
@@ -340,7 +347,7 @@ def _df_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task.G, settings
 
 
-def _df_score(G: nn.Module) -> dict[str, float]:
+def _df_score(G: DeepFillV2Generator) -> dict[str, float]:
     """In-hole L1 / PSNR without a sketch vs the mean colour; sketch agreement (F1) with and without the true edges."""
     from course_lib.inpainting.blending import mean_fill
     from course_lib.inpainting.deepfill_v2 import sketch_agreement

@@ -14,12 +14,14 @@ closed-form matting (Levin et al. 2008), the lecture's classical method.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from course_lib.pretrained.specs import Spec
+
+if TYPE_CHECKING:
+    from course_lib.matting import MattingNet
 
 #: the lecture's quick network (course_lib.matting.recipes.PRESETS["quick"]): widths, decoder kernel
 MATTING_WIDTHS, MATTING_KERNEL = (12, 24, 48), 3
@@ -32,7 +34,7 @@ MATTING_HELD_OUT, MATTING_HELD_OUT_RADIUS = 64, 4
 METRICS = ("SAD", "MSE", "Grad")
 
 
-def _matting_model() -> nn.Module:
+def _matting_model() -> MattingNet:
     from course_lib.matting import MattingNet
 
     return MattingNet(MATTING_WIDTHS, decoder_kernel=MATTING_KERNEL)
@@ -71,7 +73,7 @@ def baseline_mattes(test: dict[str, torch.Tensor], closed_form: bool = True) -> 
     return out
 
 
-def _matting_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _matting_train(steps: int | None) -> tuple[MattingNet, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.matting import MattingComposites, MattingTask
     from course_lib.train import TrainConfig, Trainer
@@ -95,7 +97,7 @@ def _matting_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task.model, settings
 
 
-def _matting_score(model: nn.Module) -> dict[str, float]:
+def _matting_score(model: MattingNet) -> dict[str, float]:
     """SAD / MSE / Grad on the held-out composites: the network, both trimap-only baselines, closed form."""
     from course_lib.matting import predict_alpha
 
@@ -105,7 +107,7 @@ def _matting_score(model: nn.Module) -> dict[str, float]:
             for name, row in matting_scores(mattes, test).items() for metric, value in row.items()}
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "matting": Spec(
         lecture="11",
         description=f"lecture 11's DIM-style matting network (widths {MATTING_WIDTHS}, {MATTING_KERNEL}x{MATTING_KERNEL} "

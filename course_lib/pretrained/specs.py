@@ -10,21 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import torch
 from torch import nn
 
+if TYPE_CHECKING:
+    from course_lib.tiny_gan import TinyGenerator
+
+#: the network class of a spec (its three functions agree on it)
+M = TypeVar("M", bound=nn.Module)
+
 
 @dataclass(frozen=True)
-class Spec:
+class Spec(Generic[M]):
     lecture: str
     description: str
-    make_model: Callable[[], nn.Module]
+    make_model: Callable[[], M]
     #: (steps or None) -> (trained model, settings for the manifest)
-    train: Callable[[int | None], tuple[nn.Module, dict[str, Any]]]
+    train: Callable[[int | None], tuple[M, dict[str, Any]]]
     #: model -> {metric name: value} on held-out data, with the baseline's value beside it
-    score: Callable[[nn.Module], dict[str, float]]
+    score: Callable[[M], dict[str, float]]
     budget_min: int
     fp16: bool = True
 
@@ -33,13 +39,13 @@ class Spec:
 TINYGAN_STEPS, TINYGAN_BATCH, TINYGAN_SEED = 3000, 64, 0
 
 
-def _tinygan_model() -> nn.Module:
+def _tinygan_model() -> TinyGenerator:
     from course_lib.tiny_gan import TinyGenerator
 
     return TinyGenerator()
 
 
-def _tinygan_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _tinygan_train(steps: int | None) -> tuple[TinyGenerator, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.data import Blobs
     from course_lib.tiny_gan import TinyGANTask
@@ -56,7 +62,7 @@ def _tinygan_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task.G, settings
 
 
-def _tinygan_score(G: nn.Module) -> dict[str, float]:
+def _tinygan_score(G: TinyGenerator) -> dict[str, float]:
     """Patch sliced-Wasserstein distance to 512 held-out blobs (lower is better)."""
     from course_lib import metrics
     from course_lib.data import Blobs
@@ -75,7 +81,7 @@ def _tinygan_score(G: nn.Module) -> dict[str, float]:
     }
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "tinygan": Spec(
         lecture="00", description="lecture 00's DCGAN generator (z 32 -> 16x16 RGB) on procedural blobs",
         make_model=_tinygan_model, train=_tinygan_train, score=_tinygan_score, budget_min=2,

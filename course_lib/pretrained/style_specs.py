@@ -16,12 +16,17 @@ same thing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
-from torch import nn
 
 from course_lib.pretrained.specs import Spec
+
+if TYPE_CHECKING:
+    from course_lib.style.adain import AdaINNet
+    from course_lib.style.fast import FastStyleTask
+    from course_lib.style.superres import SRResNet
+    from course_lib.style.transformer_net import TransformerNet
 
 #: the lecture's training photos; chelsea (the cat) is held out for scoring
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket")
@@ -73,14 +78,15 @@ FAST_TV_WEIGHT = 0.0
 FAST_LAYERS = dict(content_layers=("relu2_1",), style_layers=("relu1_1", "relu2_1", "relu3_1"))
 
 
-def _fast_model() -> nn.Module:
+def _fast_model() -> TransformerNet:
     from course_lib.style.transformer_net import TransformerNet
 
     # one style = CIN with one (gamma, beta): the same network the lecture trains and extends
     return TransformerNet(channels=FAST_WIDTH, n_residual=FAST_BLOCKS, n_styles=1)
 
 
-def fast_style_task(net: nn.Module | None = None, style_weight: float = FAST_STYLE_WEIGHT, lr: float = FAST_LR):
+def fast_style_task(net: TransformerNet | None = None, style_weight: float = FAST_STYLE_WEIGHT,
+                    lr: float = FAST_LR) -> FastStyleTask:
     """The lecture's :class:`~course_lib.style.fast.FastStyleTask` for ``swirls`` (also used to score)."""
     from course_lib.style.fast import FastStyleTask
     from course_lib.style.images import style_image
@@ -88,10 +94,11 @@ def fast_style_task(net: nn.Module | None = None, style_weight: float = FAST_STY
 
     loss_net = VGGFeatures(layers=("relu1_1", "relu2_1", "relu3_1"))
     return FastStyleTask(style_image(FAST_STYLE, 128)[None], net if net is not None else _fast_model(), loss_net,
-                         **FAST_LAYERS, style_weight=style_weight, tv_weight=FAST_TV_WEIGHT, lr=lr)
+                         content_layers=FAST_LAYERS["content_layers"], style_layers=FAST_LAYERS["style_layers"],
+                         style_weight=style_weight, tv_weight=FAST_TV_WEIGHT, lr=lr)
 
 
-def _fast_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _fast_train(steps: int | None) -> tuple[TransformerNet, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.style.fast import StyledContent
     from course_lib.train import TrainConfig, Trainer
@@ -110,7 +117,7 @@ def _fast_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
 
 
 @torch.no_grad()
-def fast_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict[str, float]:
+def fast_style_scores(net: TransformerNet, photo: torch.Tensor | None = None) -> dict[str, float]:
     """Style loss, content loss and layout correlation of ``net``'s output on the held-out photo.
 
     Baselines: the photo itself (the "do nothing" network: layout 1, its own style loss) and the
@@ -136,7 +143,7 @@ def fast_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict
     }
 
 
-def _fast_score(net: nn.Module) -> dict[str, float]:
+def _fast_score(net: TransformerNet) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in fast_style_scores(net).items()}
 
 
@@ -147,13 +154,13 @@ CIN_STEPS = 1200
 CIN_SEED = 1  # the lecture's StyledContent seed for the three-style run
 
 
-def _cin_model() -> nn.Module:
+def _cin_model() -> TransformerNet:
     from course_lib.style.transformer_net import TransformerNet
 
     return TransformerNet(channels=FAST_WIDTH, n_residual=FAST_BLOCKS, n_styles=len(CIN_STYLES))
 
 
-def cin_style_task(net: nn.Module | None = None):
+def cin_style_task(net: TransformerNet | None = None) -> FastStyleTask:
     """The lecture's three-style :class:`~course_lib.style.fast.FastStyleTask` (also used to score)."""
     from course_lib.style.fast import FastStyleTask
     from course_lib.style.images import style_image
@@ -161,11 +168,12 @@ def cin_style_task(net: nn.Module | None = None):
 
     loss_net = VGGFeatures(layers=("relu1_1", "relu2_1", "relu3_1"))
     styles = torch.stack([style_image(name, 128) for name in CIN_STYLES])
-    return FastStyleTask(styles, net if net is not None else _cin_model(), loss_net, **FAST_LAYERS,
+    return FastStyleTask(styles, net if net is not None else _cin_model(), loss_net,
+                         content_layers=FAST_LAYERS["content_layers"], style_layers=FAST_LAYERS["style_layers"],
                          style_weight=FAST_STYLE_WEIGHT, tv_weight=FAST_TV_WEIGHT, lr=FAST_LR)
 
 
-def _cin_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _cin_train(steps: int | None) -> tuple[TransformerNet, dict[str, Any]]:
     """What the lecture does, trained longer: fast_style's network gets two more styles, then all three train."""
     from course_lib import pretrained
     from course_lib.config import seed_everything
@@ -175,7 +183,8 @@ def _cin_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
 
     steps = steps or CIN_STEPS
     seed_everything(CIN_SEED)
-    net = add_styles(pretrained.load("fast_style"), len(CIN_STYLES) - 1, init_from=0)
+    fast = cast("TransformerNet", pretrained.load("fast_style"))  # what _fast_model builds
+    net = add_styles(fast, len(CIN_STYLES) - 1, init_from=0)
     task = cin_style_task(net)
     crops = StyledContent(size=FAST_CROP, length=200_000, n_styles=len(CIN_STYLES), photos=TRAIN_PHOTOS, seed=CIN_SEED)
     config = TrainConfig(steps=steps, batch_size=FAST_BATCH, seed=CIN_SEED, log_every=100, progress=False,
@@ -191,7 +200,7 @@ def _cin_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
 
 
 @torch.no_grad()
-def cin_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict[str, float]:
+def cin_style_scores(net: TransformerNet, photo: torch.Tensor | None = None) -> dict[str, float]:
     """Each style's loss on the held-out photo, its layout kept, and how a blend sits between two styles.
 
     * ``style_loss_{s}`` / ``style_loss_photo_{s}``: the output's style loss for style ``s``
@@ -226,7 +235,7 @@ def cin_style_scores(net: nn.Module, photo: torch.Tensor | None = None) -> dict[
     return scores
 
 
-def _cin_score(net: nn.Module) -> dict[str, float]:
+def _cin_score(net: TransformerNet) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in cin_style_scores(net).items()}
 
 
@@ -246,7 +255,7 @@ ADAIN_TEST_STYLES = (("mosaic", "candy"), ("swirls", "ocean"))
 ADAIN_TEST_SEED = 99
 
 
-def _adain_model() -> nn.Module:
+def _adain_model() -> AdaINNet:
     from course_lib.style.adain import AdaINNet, adain_layers
     from course_lib.style.vgg import VGGFeatures
 
@@ -255,7 +264,7 @@ def _adain_model() -> nn.Module:
     return AdaINNet(VGGFeatures(layers=adain_layers(ADAIN_BOTTLENECK), weights=None), bottleneck=ADAIN_BOTTLENECK)
 
 
-def _adain_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _adain_train(steps: int | None) -> tuple[AdaINNet, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.style.adain import AdaINTask, ContentStylePairs
     from course_lib.train import TrainConfig, Trainer
@@ -284,7 +293,7 @@ def adain_test_styles(size: int = HELD_OUT_SIZE) -> torch.Tensor:
 
 
 @torch.no_grad()
-def adain_style_and_layout(net: nn.Module, photo: torch.Tensor, style: torch.Tensor,
+def adain_style_and_layout(net: AdaINNet, photo: torch.Tensor, style: torch.Tensor,
                            image: torch.Tensor | None = None) -> tuple[float, float]:
     """(style loss, layout correlation) of ``image`` (default: ``net``'s stylisation) as ``photo`` in ``style``.
 
@@ -301,7 +310,7 @@ def adain_style_and_layout(net: nn.Module, photo: torch.Tensor, style: torch.Ten
 
 
 @torch.no_grad()
-def adain_scores(net: nn.Module, photo: torch.Tensor | None = None, styles: torch.Tensor | None = None) -> dict[str, float]:
+def adain_scores(net: AdaINNet, photo: torch.Tensor | None = None, styles: torch.Tensor | None = None) -> dict[str, float]:
     """AdaIN on the held-out photo with two unseen styles A and B (seeded random VGG offline).
 
     * ``style_loss_{a,b}``: the output's mean/std style loss to its own style, beside
@@ -334,7 +343,7 @@ def adain_scores(net: nn.Module, photo: torch.Tensor | None = None, styles: torc
     }
 
 
-def _adain_score(net: nn.Module) -> dict[str, float]:
+def _adain_score(net: AdaINNet) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in adain_scores(net).items()}
 
 
@@ -350,7 +359,7 @@ SR_D_WIDTH = 16                 # the lecture's quick discriminator
 SR_TEST_PHOTOS, SR_TEST_SEED, SR_TEST_CROPS = ("chelsea",), 1, 64
 
 
-def _sr_model() -> nn.Module:
+def _sr_model() -> SRResNet:
     from course_lib.style.superres import SRResNet
 
     # bicubic_skip: the network starts at the bicubic baseline and learns only the missing detail
@@ -363,7 +372,7 @@ def _sr_train_data():
     return SRCrops(size=SR_HR, length=1_000_000, seed=SR_SEED, photos=TRAIN_PHOTOS)
 
 
-def _srresnet_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _srresnet_train(steps: int | None) -> tuple[SRResNet, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.style.superres import SRTask
     from course_lib.train import TrainConfig, Trainer
@@ -379,7 +388,7 @@ def _srresnet_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return G, settings
 
 
-def _srgan_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _srgan_train(steps: int | None) -> tuple[SRResNet, dict[str, Any]]:
     """SRGAN as the paper trains it: start from the trained SRResNet (the shipped ``srresnet_mse``)."""
     from course_lib import pretrained
     from course_lib.config import seed_everything
@@ -415,7 +424,7 @@ def sr_test_batch(size: int = SR_HR, n: int = SR_TEST_CROPS) -> dict[str, torch.
 
 
 @torch.no_grad()
-def sr_scores(G: nn.Module, batch: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+def sr_scores(G: SRResNet, batch: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
     """PSNR, SSIM and relative high-frequency energy ("detail", 1 = as sharp as the truth) of ``G``
     on held-out crops, beside bicubic upsampling's (the trivial baseline)."""
     from course_lib.style.superres import bicubic, evaluate, upscale
@@ -427,11 +436,11 @@ def sr_scores(G: nn.Module, batch: dict[str, torch.Tensor] | None = None) -> dic
             "detail": m.detail, "detail_bicubic": b.detail, "patch_swd": m.swd, "patch_swd_bicubic": b.swd}
 
 
-def _sr_score(G: nn.Module) -> dict[str, float]:
+def _sr_score(G: SRResNet) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in sr_scores(G).items()}
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "fast_style": Spec(
         lecture="03", description="lecture 03's Johnson et al. transformer network (width 16, 3 residual blocks) "
                                   "for the procedural 'swirls' style",

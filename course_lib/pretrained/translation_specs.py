@@ -10,12 +10,16 @@ uses the running averages and no dropout instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 from torch import nn
 
 from course_lib.pretrained.specs import Spec
+
+if TYPE_CHECKING:
+    from course_lib.translation.pix2pix import UnetGenerator
+    from course_lib.translation.pix2pixhd import LocalEnhancer
 
 # --------------------------------------------------------------------------- lecture 04: pix2pix
 #: lecture 04's quick configuration (64x64 facades, U-Net with 6 levels, ngf 16, batch 4), trained
@@ -23,7 +27,7 @@ from course_lib.pretrained.specs import Spec
 P2P_SIZE, P2P_DOWNS, P2P_NGF, P2P_BATCH, P2P_STEPS, P2P_SEED = 64, 6, 16, 4, 1000, 0
 
 
-def _pix2pix_model() -> nn.Module:
+def _pix2pix_model() -> UnetGenerator:
     from course_lib.translation.pix2pix import UnetGenerator
 
     return UnetGenerator(3, 3, num_downs=P2P_DOWNS, ngf=P2P_NGF)
@@ -93,7 +97,7 @@ def _pix2pix_score(G: nn.Module) -> dict[str, float]:
     return out
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "pix2pix": Spec(
         lecture="04", description="lecture 04's pix2pix U-Net (cGAN + L1, labels -> facade, 64x64)",
         make_model=_pix2pix_model, train=_pix2pix_trainer(gan=True), score=_pix2pix_score, budget_min=12,
@@ -109,7 +113,22 @@ SPECS: dict[str, Spec] = {
 #: lecture 05's resolution (64x64 street scenes); G1 + G2 twice as wide as the quick run's, two
 #: discriminator scales, trained in the paper's three stages about 5x longer than the notebook
 HD_SIZE, HD_BATCH, HD_SEED = 64, 4, 0
-HD_NET = dict(ngf=16, n_downsample_global=2, n_blocks_global=3, n_blocks_local=1, ndf=16, n_layers=2, num_D=2)
+
+
+class HDNet(TypedDict):
+    """The widths and depths of :data:`HD_NET` (keyword arguments of ``Pix2PixHDTask``)."""
+
+    ngf: int
+    n_downsample_global: int
+    n_blocks_global: int
+    n_blocks_local: int
+    ndf: int
+    n_layers: int
+    num_D: int
+
+
+HD_NET: HDNet = {"ngf": 16, "n_downsample_global": 2, "n_blocks_global": 3, "n_blocks_local": 1, "ndf": 16,
+                 "n_layers": 2, "num_D": 2}
 HD_STAGES = (400, 150, 650)
 
 
@@ -119,11 +138,13 @@ def _street_label_nc() -> int:
     return StreetScenes.label_nc
 
 
-def _hd_generator(use_instance: bool) -> nn.Module:
+def _hd_generator(use_instance: bool) -> LocalEnhancer:
     from course_lib.translation.pix2pixhd import LocalEnhancer
 
-    g = {k: v for k, v in HD_NET.items() if k not in ("ndf", "n_layers", "num_D")}
-    return LocalEnhancer(_street_label_nc() + int(use_instance), 3, **g)
+    # the generator's part of HD_NET
+    return LocalEnhancer(_street_label_nc() + int(use_instance), 3, ngf=HD_NET["ngf"],
+                         n_downsample_global=HD_NET["n_downsample_global"],
+                         n_blocks_global=HD_NET["n_blocks_global"], n_blocks_local=HD_NET["n_blocks_local"])
 
 
 def hd_translate(G: nn.Module, labels: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:

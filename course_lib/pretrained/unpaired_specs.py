@@ -11,12 +11,15 @@ unpaired translation can be measured against the truth:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from course_lib.pretrained.specs import Spec
+
+if TYPE_CHECKING:
+    from course_lib.translation.munit import MUNITTask
 
 # --------------------------------------------------------------------------- lecture 06: CycleGAN
 #: lecture 06's quick architecture (ResNet generator, ngf 16, 6 blocks, 32x32 scenes, batch 4),
@@ -103,7 +106,7 @@ def _cyclegan_score(model: nn.Module) -> dict[str, float]:
     return season_scores(model.translate, seasons_held_out())
 
 
-SPECS: dict[str, Spec] = {
+SPECS: dict[str, Spec[Any]] = {
     "cyclegan": Spec(
         lecture="06", description="lecture 06's CycleGAN generators G_AB and G_BA (summer <-> winter scenes, 32x32)",
         make_model=CycleGANGenerators, train=_cyclegan_train, score=_cyclegan_score, budget_min=12,
@@ -120,7 +123,7 @@ MU_SIZE, MU_BATCH, MU_STEPS, MU_LR, MU_SEED = 32, 4, 1000, 1e-3, 0
 MU_N = 32
 
 
-def _munit_model(lr_step: int | None = None) -> nn.Module:
+def _munit_model(lr_step: int | None = None) -> MUNITTask:
     from course_lib.translation import munit
 
     return munit.PRESETS["quick"].task(lr=MU_LR, lr_step=lr_step)
@@ -181,7 +184,7 @@ def munit_scores(task: Any, held: dict[str, torch.Tensor], n: int = MU_N) -> dic
             "iou_true_textured": round(shape_iou(held["B"][:n], held), 4)}
 
 
-def _munit_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
+def _munit_train(steps: int | None) -> tuple[MUNITTask, dict[str, Any]]:
     from course_lib.config import seed_everything
     from course_lib.data.unpaired import ShapesToTextures
     from course_lib.train import TrainConfig, Trainer
@@ -200,7 +203,7 @@ def _munit_train(steps: int | None) -> tuple[nn.Module, dict[str, Any]]:
     return task, settings
 
 
-def _munit_score(task: nn.Module) -> dict[str, float]:
+def _munit_score(task: MUNITTask) -> dict[str, float]:
     """Colour following and shape keeping on 64 held-out shapes (see :func:`munit_scores`)."""
     return munit_scores(task, shapes_held_out())
 

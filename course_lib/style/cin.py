@@ -20,6 +20,8 @@ style index per training image.
 
 from __future__ import annotations
 
+from typing import TypeVar, cast
+
 import torch
 from torch import nn
 
@@ -86,7 +88,10 @@ class ConditionalInstanceNorm2d(nn.Module):
         return f"{self.channels}, n_styles={self.n_styles}"
 
 
-def add_styles(net: nn.Module, n_new: int, init_from: int | None = 0) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def add_styles(net: M, n_new: int, init_from: int | None = 0) -> M:
     """Give every :class:`ConditionalInstanceNorm2d` of ``net`` ``n_new`` more styles, in place.
 
     New styles start as a copy of style ``init_from`` (or as plain instance norm when ``None``).
@@ -100,8 +105,9 @@ def add_styles(net: nn.Module, n_new: int, init_from: int | None = 0) -> nn.Modu
             m.gamma = nn.Parameter(torch.cat([m.gamma.data, g.repeat(n_new, 1)]))
             m.beta = nn.Parameter(torch.cat([m.beta.data, b.repeat(n_new, 1)]))
             m.n_styles += n_new
-    if hasattr(net, "n_styles"):
-        net.n_styles += n_new
+    if hasattr(net, "n_styles"):  # e.g. TransformerNet's count of styles, a plain int attribute
+        # (setattr: nn.Module's stubs type attribute assignment as tensors and modules only)
+        setattr(net, "n_styles", cast(int, net.n_styles) + n_new)  # noqa: B010
     return net
 
 
@@ -113,7 +119,7 @@ def stylise_mix(net: nn.Module, content: torch.Tensor, style_a: int, style_b: in
     """
     if not 0.0 <= mix <= 1.0:
         raise ValueError(f"mix must be in [0, 1], got {mix}")
-    n = net.n_styles
+    n = cast(int, net.n_styles)  # a plain int attribute of the network (not a submodule)
     w = torch.zeros(n)
     w[style_a] += 1.0 - mix
     w[style_b] += mix

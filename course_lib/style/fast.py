@@ -57,7 +57,8 @@ class StyledContent(PhotoCrops):
             raise ValueError(f"n_styles must be >= 1, got {n_styles}")
         self.n_styles = n_styles
 
-    def generate(self, index: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    # items are dicts here, not the base class's bare crop (which this one wraps)
+    def generate(self, index: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:  # type: ignore[override]
         crop = super().generate(index, rng)
         return {"content": crop, "style": torch.randint(self.n_styles, ())}
 

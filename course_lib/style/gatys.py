@@ -136,7 +136,7 @@ def optimise_image(
     if optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam([param], lr=lr or 0.02)
         while count < evaluations:
-            opt.step(closure)
+            opt.step(closure)  # type: ignore[arg-type]  # torch stubs: closure -> float; Adam accepts the loss tensor
             with torch.no_grad():
                 param.clamp_(0, 1)
     else:

@@ -142,9 +142,11 @@ def _sr_data(preset: str, data: str | None) -> tuple[Dataset, int]:
     if not data:
         return SRCrops(size=size, length=100_000), size
 
+    folder = data  # (narrowed to a str for the class below)
+
     class Pairs(Dataset):
         def __init__(self) -> None:
-            self.crops = FolderCrops(data, size, size)
+            self.crops = FolderCrops(folder, size, size)
 
         def __len__(self) -> int:
             return len(self.crops)

@@ -131,6 +131,7 @@ class SRResNet(nn.Module):
         self.tail = nn.Conv2d(c, 3, 9, padding=4)
         self.factor, self.bicubic_skip = factor, bicubic_skip
         if bicubic_skip:
+            assert self.tail.bias is not None  # Conv2d's default bias=True
             nn.init.zeros_(self.tail.weight)
             nn.init.zeros_(self.tail.bias)
 
@@ -237,7 +238,8 @@ class SRTask(TrainingTask):
             self.D = discriminator if discriminator is not None else SRDiscriminator(size)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        opts = {"G": torch.optim.Adam(self.G.parameters(), lr=self.lr, betas=(0.9, 0.999))}
+        opts: dict[str, torch.optim.Optimizer] = {
+            "G": torch.optim.Adam(self.G.parameters(), lr=self.lr, betas=(0.9, 0.999))}
         if self.loss == "srgan":
             opts = {"D": torch.optim.Adam(self.D.parameters(), lr=self.lr, betas=(0.9, 0.999)), **opts}
         self._optimizers = opts

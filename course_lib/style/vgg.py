@@ -76,6 +76,7 @@ def build_features(arch: str = "vgg19") -> nn.Sequential:
         for _ in range(n_convs):
             conv = nn.Conv2d(c_in, c_out, 3, padding=1)
             nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            assert conv.bias is not None  # Conv2d's default bias=True
             nn.init.zeros_(conv.bias)
             layers += [conv, nn.ReLU(inplace=True)]
             c_in = c_out
@@ -194,6 +195,9 @@ class VGGFeatures(nn.Module):
     values back, so that a loss that calls it at every step does not stall a GPU.
     """
 
+    mean: torch.Tensor  # buffers (registered in __init__): ImageNet's statistics, (1, 3, 1, 1)
+    std: torch.Tensor
+
     def __init__(
         self,
         layers: Iterable[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
@@ -215,7 +219,7 @@ class VGGFeatures(nn.Module):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         if tuple(input_range) not in ((0.0, 1.0), (-1.0, 1.0)):
             raise ValueError(f"input_range must be (0, 1) or (-1, 1), got {input_range}")
-        self.arch, self.input_range = arch, tuple(input_range)
+        self.arch, self.input_range = arch, (input_range[0], input_range[1])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             features = build_features(arch)

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from course_lib.train.cli import RECIPES, Recipe, load_recipe
+from course_lib.train.device import PrecisionName
 from course_lib.train.loop import Trainer, move_to
 
 VARIANTS = ("eager", "plain", "channels_last", "bf16", "fp16", "compile")
@@ -116,7 +117,8 @@ def _plain_loop(trainer: Trainer, steps: int) -> float:
 def measure(recipe: Recipe, variant: str, steps: int, warmup: int, device: str | None) -> tuple[float, float, float, int]:
     """Train ``warmup`` + ``steps`` steps with ``variant``; return (seconds, data seconds, peak MB, batch)."""
     task = copy.deepcopy(recipe.task)
-    precision = {"bf16": "bf16", "fp16": "fp16"}.get(variant, "fp32")
+    precisions: dict[str, PrecisionName] = {"bf16": "bf16", "fp16": "fp16"}
+    precision = precisions.get(variant, "fp32")
     config = dataclasses.replace(recipe.config, precision=precision, channels_last=variant == "channels_last",
                                  log_every=10**9, sample_every=None, checkpoint_path=None, checkpoint_every=None,
                                  progress=False, time_budget_s=None, steps=warmup + steps + 1)

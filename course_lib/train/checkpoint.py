@@ -28,7 +28,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -274,7 +274,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 # ---------------------------------------------------------------------------- random generators
 def rng_state() -> dict[str, Any]:
     """The state of every random generator the training loop touches (Python, NumPy, torch)."""
-    np_state = np.random.get_state()
+    # the legacy tuple (name, keys, pos, has_gauss, cached_gaussian): NumPy's default, which its
+    # stubs type as a union with the dict form
+    np_state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {

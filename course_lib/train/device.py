@@ -56,7 +56,7 @@ def cpu_info() -> tuple[str, frozenset[str]]:
     import platform
     from pathlib import Path
 
-    name, flags = platform.processor() or platform.machine(), frozenset()
+    name, flags = platform.processor() or platform.machine(), frozenset[str]()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(errors="replace").splitlines():

@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -60,7 +60,7 @@ from torch.utils.data import Dataset
 from course_lib import metrics
 from course_lib.data.paired import InMemory
 from course_lib.data.unpaired import SeasonScenes
-from course_lib.train.loop import History, TrainConfig, Trainer
+from course_lib.train.loop import History, TrainConfig, Trainer, TrainingTask
 
 #: the trivial baselines, in the order of the table
 BASELINES = ("identity", "mean winter")
@@ -251,14 +251,14 @@ def count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _fit(task: nn.Module, data: Dataset, cfg: CapstoneConfig, device: str | None, decay: bool = True) -> History:
+def _fit(task: TrainingTask, data: Dataset, cfg: CapstoneConfig, device: str | None, decay: bool = True) -> History:
     config = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed, precision="fp32",
                          lr_decay_start=cfg.steps // 2 if decay else None, log_every=max(1, min(50, cfg.steps // 6)),
                          progress=False)
     return Trainer(task, data, config, device=device).fit()
 
 
-def build_pix2pix(cfg: CapstoneConfig) -> nn.Module:
+def build_pix2pix(cfg: CapstoneConfig) -> TrainingTask:
     """pix2pix's task at ``cfg``: U-Net down to 1x1, PatchGAN, cGAN + 100 L1, batch norm."""
     from course_lib.config import seed_everything
     from course_lib.translation.pix2pix import Pix2PixTask
@@ -267,7 +267,7 @@ def build_pix2pix(cfg: CapstoneConfig) -> nn.Module:
     return Pix2PixTask(num_downs=cfg.num_downs, ngf=cfg.ngf, ndf=cfg.ngf, lr=cfg.lr)
 
 
-def build_cyclegan(cfg: CapstoneConfig) -> nn.Module:
+def build_cyclegan(cfg: CapstoneConfig) -> TrainingTask:
     """CycleGAN's task at ``cfg``: two ResNet generators, two PatchGANs, LSGAN + cycle + identity, pool 50."""
     from course_lib.config import seed_everything
     from course_lib.translation.cyclegan import CycleGANTask
@@ -276,7 +276,7 @@ def build_cyclegan(cfg: CapstoneConfig) -> nn.Module:
     return CycleGANTask(ngf=cfg.ngf, ndf=cfg.ngf, n_blocks=cfg.cyclegan_blocks, lr=cfg.lr)
 
 
-def build_munit(cfg: CapstoneConfig) -> nn.Module:
+def build_munit(cfg: CapstoneConfig) -> TrainingTask:
     """MUNIT's task at ``cfg``: lecture 07's quick architecture up to 64 px (one downsampling at
     32 px), the paper's above; width ``cfg.munit_dim``; learning rate halved after half the steps."""
     from course_lib.config import seed_everything
@@ -400,7 +400,8 @@ def translator(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     if isinstance(model, Pix2PixTask):
         return lambda x: translate(model.G, x)
     if hasattr(model, "translate"):
-        return lambda x: model.translate(x, "AtoB")
+        translate_ab = cast(Callable[[torch.Tensor, str], torch.Tensor], model.translate)  # a method, not a submodule
+        return lambda x: translate_ab(x, "AtoB")
     raise TypeError(f"translator: expected a Pix2PixTask or a CycleGAN (with .translate), got {type(model).__name__}")
 
 
@@ -411,9 +412,9 @@ def _test_params(model: nn.Module) -> int:
     if isinstance(model, MUNITTask):
         return count(model.gen_a.enc_content) + count(model.gen_b.dec) + count(model.gen_b.mlp)
     if hasattr(model, "G_AB"):
-        return count(model.G_AB)
+        return count(model.get_submodule("G_AB"))
     if hasattr(model, "G"):
-        return count(model.G)
+        return count(model.get_submodule("G"))
     raise TypeError(f"no summer -> winter generator in a {type(model).__name__}")
 
 
@@ -441,6 +442,7 @@ def evaluate(trained: Mapping[str, Trained], held: Mapping[str, torch.Tensor], m
         "mean winter": _row("mean winter", mean_image.expand_as(truth), truth, diversity=None, seconds=0.0,
                             params_test=0, params_train=0, pairs=None, origin="mean of the pool's winters"),
     }
+    diversity: float | None
     for name, t in trained.items():
         device = next(t.model.parameters()).device
         common = dict(seconds=t.seconds, params_test=_test_params(t.model), params_train=t.params_train,

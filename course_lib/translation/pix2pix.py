@@ -277,6 +277,7 @@ class Pix2PixTask(TrainingTask):
         self.G = G if G is not None else UnetGenerator(in_channels, out_channels, num_downs, ngf, norm)
         self.gan_mode, self.lambda_l1, self.conditional = gan_mode, float(lambda_l1), conditional
         self.lr, self.betas = lr, betas
+        self.D: nn.Module | None
         if gan_mode is not None:
             d_in = in_channels + out_channels if conditional else out_channels
             self.D = D if D is not None else init_weights(PatchGAN(d_in, ndf, n_layers, norm))
@@ -284,7 +285,7 @@ class Pix2PixTask(TrainingTask):
             self.D = None
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        opts = {}
+        opts: dict[str, torch.optim.Optimizer] = {}
         if self.D is not None:
             opts["D"] = adam(self.D.parameters(), self.lr, self.betas)
         opts["G"] = adam(self.G.parameters(), self.lr, self.betas)
