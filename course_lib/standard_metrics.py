@@ -436,7 +436,8 @@ def standard_metrics(real: torch.Tensor, fakes: torch.Tensor | Mapping[str, torc
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The weight files of FID, KID and LPIPS: where they go, "
                                                  "whether they are there; --download fetches them.")
-    parser.add_argument("--download", action="store_true")
+    parser.add_argument("--download", action="store_true",
+                        help="fetch the missing weight files (needs a network; refused with COURSE_OFFLINE=1)")
     args = parser.parse_args(argv)
     if args.download:
         for path in download():

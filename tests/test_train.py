@@ -405,3 +405,45 @@ def test_cli_tensorboard_without_the_package_says_how_to_install_it(tmp_path, mo
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
     with pytest.raises(SystemExit, match="pip install tensorboard"):
         cli.main(["tinygan", "--steps", "2", "--out", str(tmp_path / "run"), "--tensorboard"])
+
+
+#: every ``python -m`` entry point of the library (the console scripts point at three of them)
+CLI_MODULES = ("course_lib.train.cli", "course_lib.train.bench", "course_lib.grade.__main__",
+               "course_lib.pretrained.__main__", "course_lib.standard_metrics", "course_lib.style.vgg",
+               "course_lib.translation.capstone", "course_lib.inpainting.capstone")
+
+
+class _Parsed(Exception):
+    """Raised in place of parsing, carrying the parser a ``main`` built."""
+
+
+def _parsers(parser):
+    """The parser and, recursively, its sub-commands' parsers."""
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+@pytest.mark.parametrize("module", CLI_MODULES)
+def test_every_command_line_option_has_help_and_a_plain_description(module, monkeypatch):
+    """`--help` documents every option and reads as plain text (no RST markup) in every CLI."""
+    import argparse
+    import importlib
+
+    def capture(self, *args, **kwargs):
+        raise _Parsed(self)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", capture)
+    with pytest.raises(_Parsed) as got:
+        importlib.import_module(module).main([])
+    for parser in _parsers(got.value.args[0]):
+        assert parser.description and "``" not in parser.description and ":func:" not in parser.description, \
+            (module, parser.prog, parser.description)
+        undocumented = [a.dest for a in parser._actions
+                        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
+        assert not undocumented, f"{module} ({parser.prog}): options without help text: {undocumented}"

@@ -724,14 +724,17 @@ def vgg_cost(cfg: CapstoneConfig, repeats: int = 1) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m course_lib.inpainting.capstone``: train the four methods, print the tables, save the figure."""
-    parser = argparse.ArgumentParser(prog="python -m course_lib.inpainting.capstone", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", choices=("quick", "full"), default="quick")
+    from course_lib.train.cli import plain_description
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.inpainting.capstone", description=plain_description(__doc__))
+    parser.add_argument("--preset", choices=("quick", "full"), default="quick",
+                        help="quick: minutes on a CPU; the others need a GPU (see the module docstring)")
     parser.add_argument("--data", default=None, help="folder of training photographs (full preset)")
     parser.add_argument("--test-data", default=None, help="folder of held-out photographs (full preset)")
     parser.add_argument("--steps", type=int, default=None, help="iterations per method")
     parser.add_argument("--methods", nargs="+", default=list(LEARNED), help="subset of the learned methods")
     parser.add_argument("--out", default="runs/capstone", help="checkpoints, tables and the figure go here")
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     args = parser.parse_args(argv)
     if args.preset == "full" and (args.data is None or args.test_data is None):
         raise SystemExit("the full preset trains on real photographs: pass --data TRAIN_FOLDER and "

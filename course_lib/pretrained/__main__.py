@@ -26,10 +26,14 @@ def main(argv: list[str] | None = None) -> int:
         description="List, verify or rebuild the course's shipped checkpoints.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="every known model and whether its checkpoint is built")
-    sub.add_parser("verify", help="check every shipped file against the manifest's sha256")
-    sub.add_parser("table", help="the README's table of shipped checkpoints (markdown)")
-    b = sub.add_parser("build", help="retrain from scratch (fixed seeds) and rewrite the manifest entry")
+    sub.add_parser("list", help="every known model and whether its checkpoint is built",
+                   description="Every known model and whether its checkpoint is built.")
+    sub.add_parser("verify", help="check every shipped file against the manifest's sha256",
+                   description="Check every shipped file against the manifest's sha256.")
+    sub.add_parser("table", help="the README's table of shipped checkpoints (markdown)",
+                   description="Print the README's table of shipped checkpoints (markdown).")
+    b = sub.add_parser("build", help="retrain from scratch (fixed seeds) and rewrite the manifest entry",
+                       description="Retrain from scratch (fixed seeds) and rewrite the manifest entry.")
     b.add_argument("names", nargs="+", help="model names, or 'all'")
     args = parser.parse_args(argv)
     if args.command == "list":

@@ -323,8 +323,9 @@ class VGGFeatures(nn.Module):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Download torchvision's VGG ImageNet weights into torch's cache.")
-    parser.add_argument("--download", action="store_true")
-    parser.add_argument("--arch", choices=sorted(BLOCKS), default="vgg19")
+    parser.add_argument("--download", action="store_true",
+                        help="fetch the weights (needs a network); without it, say whether they are cached")
+    parser.add_argument("--arch", choices=sorted(BLOCKS), default="vgg19", help="which VGG (default vgg19)")
     args = parser.parse_args(argv)
     if args.download:
         print(f"saved {download_weights(args.arch)}")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from course_lib.train.cli import RECIPES, Recipe, load_recipe
+from course_lib.train.cli import RECIPES, Recipe, load_recipe, plain_description
 from course_lib.train.device import PrecisionName
 from course_lib.train.loop import Trainer, move_to
 
@@ -208,14 +208,16 @@ def markdown(results: list[Result], machine_line: str, steps: int, warmup: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.train.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.train.bench", description=plain_description(__doc__))
     parser.add_argument("--models", nargs="*", default=None, help=f"default: all ({', '.join(sorted(RECIPES))})")
-    parser.add_argument("--presets", nargs="*", default=["quick", "paper"], choices=["quick", "paper"])
-    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--presets", nargs="*", default=["quick", "paper"], choices=["quick", "paper"],
+                        help="preset sizes to measure (default: both)")
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS,
+                        help="training variants, each reported as a ratio to the first (default: all)")
     parser.add_argument("--steps", type=int, default=5, help="measured steps per variant")
     parser.add_argument("--warmup", type=int, default=2, help="steps before measuring (compilation, autotuning)")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--csv", default="build/bench.csv")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    parser.add_argument("--csv", default="build/bench.csv", help="where the results table is written")
     args = parser.parse_args(argv)
     models = args.models or sorted(RECIPES)
     print(f"machine: {machine()}")

@@ -25,6 +25,7 @@ import argparse
 import csv
 import dataclasses
 import importlib
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -190,10 +191,18 @@ def _remove_previous_run(out: Path, checkpoint: Path) -> list[Path]:
     return removed
 
 
+def plain_description(doc: str | None) -> str:
+    """The first paragraph of a module docstring as plain text for ``--help``: RST markup such as
+    double backticks and ``:func:`name``` roles would be printed literally by argparse."""
+    first = (doc or "").strip().split("\n\n")[0]
+    first = re.sub(r":\w+:`~?([^`]+)`", r"\1", first).replace("``", "")
+    return " ".join(first.split())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m course_lib.train`` (also installed as ``course-train``)."""
     parser = argparse.ArgumentParser(prog="python -m course_lib.train",
-                                     description=__doc__.split("\n\n")[0].replace("``", ""))
+                                     description=plain_description(__doc__))
     parser.add_argument("model", nargs="?", help="the method to train (see --list)")
     parser.add_argument("--list", action="store_true", help="list the available models and exit")
     parser.add_argument("--preset", choices=PRESETS, default="quick", help="quick: minutes on a CPU; paper: the paper's setup")

@@ -679,16 +679,19 @@ def run(cfg: CapstoneConfig, device: str | None = None, log: Callable[[str], Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m course_lib.translation.capstone``: train and score every method, write the table and figures."""
+    from course_lib.train.cli import plain_description
+
     parser = argparse.ArgumentParser(prog="python -m course_lib.translation.capstone",
-                                     description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+                                     description=plain_description(__doc__))
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick",
+                        help="quick: minutes on a CPU; the others need a GPU (see the module docstring)")
     parser.add_argument("--out", default="runs/translation_capstone", help="table.csv, table.md and figures go here")
     parser.add_argument("--steps", type=int, default=None, help="iterations per method (default: the preset's)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="shares of the pairs for pix2pix, each in (0, 1] (default: the preset's)")
     parser.add_argument("--n-pairs", type=int, default=None, help="training pairs in the pool (default: the preset's)")
     parser.add_argument("--n-test", type=int, default=None, help="held-out scenes (default: the preset's)")
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     args = parser.parse_args(argv)
     changes: dict[str, Any] = {}
     for key in ("steps", "n_pairs", "n_test"):
