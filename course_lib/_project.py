@@ -54,7 +54,9 @@ def parse_pyproject(text: str) -> ProjectInfo:
     all this file needs (they are always written as ``key = "value"``).
     """
     try:
-        import tomllib
+        # mypy checks for Python 3.10 (pyproject's python_version), where tomllib does not exist:
+        # the except branch below is that case, so the missing module is expected here
+        import tomllib  # type: ignore[import-not-found, unused-ignore]
     except ModuleNotFoundError:  # Python 3.10
         project, urls = _table(text, "project"), _table(text, "project.urls")
         name, version, repository = _string(project, "name"), _string(project, "version"), _string(urls, "Repository")

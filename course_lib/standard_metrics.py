@@ -344,7 +344,7 @@ def lpips(a: torch.Tensor, b: torch.Tensor, value_range: ValueRange, batch_size:
         raise ValueError(f"{where}: AlexNet needs images of at least {LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE}, got "
                          f"{x.shape[-2]}x{x.shape[-1]}; upsample both (e.g. F.interpolate(x, scale_factor=2))")
     batch_size = check_positive_int(batch_size, "batch_size", where)
-    net = _lpips_network(download).to(x.device).net  # the network itself: torchmetrics' state is not needed
+    net = _lpips_network(download).to(x.device).get_submodule("net")  # the network itself: torchmetrics' state is not needed
     out = [net(x[i:i + batch_size] * 2 - 1, y[i:i + batch_size] * 2 - 1).reshape(-1).cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out)

@@ -113,8 +113,10 @@ class _Explorer:
         self.widget = w.VBox([*(w.HBox([sliders[name] for name in row]) for row in rows),
                               w.interactive_output(update, sliders), self.out])
 
-    def update(self, **values: Any) -> None:
-        """Compute the result for the sliders' ``values`` into ``last``."""
+    # ``*args: Any, **values: Any`` is mypy's spelling of "any signature": each subclass declares
+    # its own keywords (its sliders' names), which a plain ``**values`` base would forbid.
+    def update(self, *args: Any, **values: Any) -> None:
+        """Compute the result for the sliders' ``values`` (keywords: the sliders' names) into ``last``."""
         raise NotImplementedError
 
     def figure(self) -> plt.Figure:
@@ -210,7 +212,10 @@ class ReceptiveFieldExplorer(_Explorer):
             self.last, self.error = None, str(exc)
 
     def figure(self) -> plt.Figure:
-        return draw_message(self.error) if self.error else draw_exploration(self.last)
+        if self.error:
+            return draw_message(self.error)
+        assert self.last is not None  # update() sets one of last and error (and runs when the sliders connect)
+        return draw_exploration(self.last)
 
 
 # ----------------------------------------------------------------------------- matting (lecture 11)
@@ -317,11 +322,12 @@ class _ImageExplorer(_Explorer):
         self._title = ""
         self._connect(sliders, [list(sliders)])
 
-    def compute(self, **values: Any) -> tuple[Any, str]:
+    def compute(self, *args: Any, **values: Any) -> tuple[Any, str]:  # any signature, as update
+        """(result, title) for the sliders' ``values`` (keywords: the sliders' names)."""
         raise NotImplementedError
 
-    def update(self, **values: Any) -> None:
-        self.last, self._title = self.compute(**values)
+    def update(self, *args: Any, **values: Any) -> None:
+        self.last, self._title = self.compute(*args, **values)
 
     def image(self) -> Any:
         return self.last

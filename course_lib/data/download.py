@@ -298,14 +298,14 @@ def _read_members(archive: Path) -> tuple[str, list[tuple[str, str | None, bool,
             raise  # not the archive's fault
         except _READ_ERRORS as exc:
             raise _corrupt(archive, exc) from exc
-        entries = []
+        entries: list[tuple[str, str | None, bool, object]] = []
         for info in infos:
             name = info.orig_filename if "\x00" in info.orig_filename else info.filename
             entries.append((name, _zip_kind(info), info.is_dir(), info))
         return "zip", entries
     try:
         with tarfile.open(archive) as tf:
-            infos = tf.getmembers()  # reads every header: a truncated archive fails here
+            members = tf.getmembers()  # reads every header: a truncated archive fails here
             # getmembers() stops at the end-of-archive blocks; reading the compressed stream to its
             # end makes gzip/bz2/xz check their CRC, so damaged data is caught before writing.
             while tf.fileobj.read(_CHUNK):
@@ -322,7 +322,7 @@ def _read_members(archive: Path) -> tuple[str, list[tuple[str, str | None, bool,
         ) from exc
     except tarfile.TarError as exc:
         raise _corrupt(archive, exc) from exc
-    return "tar", [(i.name, _tar_kind(i), i.isdir(), i) for i in infos]
+    return "tar", [(m.name, _tar_kind(m), m.isdir(), m) for m in members]
 
 
 def _plan(archive: Path, entries: list[tuple[str, str | None, bool, object]]) -> list[_Member]:

@@ -301,7 +301,9 @@ class SNPatchGAN(nn.Module):
         self.body = nn.Sequential(*layers)
         self.in_channels = in_channels
         for conv in self.convs():  # Glorot-uniform kernels, zero biases, as the release's layers
-            nn.init.xavier_uniform_(conv.parametrizations.weight.original)
+            # spectral_norm's parametrization keeps the raw kernel at parametrizations.weight.original
+            nn.init.xavier_uniform_(conv.get_parameter("parametrizations.weight.original"))
+            assert conv.bias is not None  # every conv above is built with a bias
             nn.init.zeros_(conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +50,8 @@ from course_lib.train.loop import Phase, TrainingTask
 Batch = Mapping[str, torch.Tensor]
 #: the style encoder always downsamples 4 times (``StyleEncoder(4, ...)`` in the reference)
 STYLE_DOWNSAMPLINGS = 4
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def check_image_size(height: int, width: int, n_downsample: int = 2, name: str = "images") -> None:
@@ -102,11 +104,13 @@ def conv_block(in_channels: int, out_channels: int, kernel: int, stride: int = 1
         layers.append(LayerNorm(out_channels))
     elif norm != "none":
         layers.append(norm_layer(norm, out_channels))
-    acts = {"relu": nn.ReLU(True), "lrelu": nn.LeakyReLU(0.2, True), "tanh": nn.Tanh(), "none": None}
+    acts: dict[str, nn.Module | None] = {"relu": nn.ReLU(True), "lrelu": nn.LeakyReLU(0.2, True), "tanh": nn.Tanh(),
+                                         "none": None}
     if activation not in acts:
         raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
-    if acts[activation] is not None:
-        layers.append(acts[activation])
+    act = acts[activation]
+    if act is not None:
+        layers.append(act)
     return nn.Sequential(*layers)
 
 
@@ -233,16 +237,21 @@ class Decoder(nn.Module):
         layers.append(conv_block(dim, out_channels, 7, 1, 3, "none", "tanh"))
         self.upsample = nn.Sequential(*layers)
 
+    def _blocks(self) -> list[AdaINResBlock]:
+        """The residual blocks, typed for mypy (``nn.ModuleList`` iterates as plain ``nn.Module``)."""
+        return [cast(AdaINResBlock, b) for b in self.res_blocks]
+
     @property
     def num_adain_params(self) -> int:
-        return sum(b.num_params for b in self.res_blocks)
+        return sum(b.num_params for b in self._blocks())
 
     def forward(self, content: torch.Tensor, adain_params: torch.Tensor) -> torch.Tensor:
         if adain_params.shape[-1] != self.num_adain_params:
             raise ValueError(f"the decoder needs {self.num_adain_params} AdaIN parameters per image, "
                              f"got {adain_params.shape[-1]}")
         x = content
-        for block, params in zip(self.res_blocks, adain_params.split([b.num_params for b in self.res_blocks], 1)):
+        blocks = self._blocks()
+        for block, params in zip(blocks, adain_params.split([b.num_params for b in blocks], 1)):
             x = block(x, params)
         return self.upsample(x)
 
@@ -331,7 +340,7 @@ class MultiScaleDiscriminator(nn.Module):
         return outputs
 
 
-def kaiming_init(module: nn.Module) -> nn.Module:
+def kaiming_init(module: M) -> M:
     """He-normal weights (fan in, ReLU gain) and zero biases for convs and linears: the reference's
     ``init: kaiming`` for the generators (the discriminators use N(0, 0.02), :func:`init_weights`)."""
     for m in module.modules():
@@ -390,6 +399,8 @@ class MUNITTask(TrainingTask):
             iterations (100,000 and 0.5 in the reference; ``None`` keeps it constant).
     """
 
+    iteration: torch.Tensor  # a registered buffer (declared here: nn.Module's __getattr__ types it loosely)
+
     def __init__(
         self,
         channels_a: int = 3,
@@ -427,10 +438,12 @@ class MUNITTask(TrainingTask):
         self._optimizers: dict[str, torch.optim.Optimizer] = {}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        kw = {"lr": self.lr, "betas": self.betas, "weight_decay": self.weight_decay}
+        def adam(params: list[nn.Parameter]) -> torch.optim.Optimizer:
+            return torch.optim.Adam(params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay)
+
         self._optimizers = {
-            "D": torch.optim.Adam(list(self.dis_a.parameters()) + list(self.dis_b.parameters()), **kw),
-            "G": torch.optim.Adam(list(self.gen_a.parameters()) + list(self.gen_b.parameters()), **kw),
+            "D": adam(list(self.dis_a.parameters()) + list(self.dis_b.parameters())),
+            "G": adam(list(self.gen_a.parameters()) + list(self.gen_b.parameters())),
         }
         return self._optimizers
 

@@ -561,7 +561,7 @@ class Pix2PixHDTask(TrainingTask):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         g_params = list(self.G.parameters()) + (list(self.E.parameters()) if self.E is not None else [])
-        opts = {"G": adam(g_params, self.lr, self.betas)}
+        opts: dict[str, torch.optim.Optimizer] = {"G": adam(g_params, self.lr, self.betas)}
         if self.D is not None:
             opts["D"] = adam(self.D.parameters(), self.lr, self.betas)
         return opts
@@ -600,11 +600,13 @@ class Pix2PixHDTask(TrainingTask):
     def update_loss(self, name: str, batch: Batch, out: dict[str, Any], phase: Phase) -> dict[str, torch.Tensor]:
         cond, real, fake = out["cond"], out["real"], out["fake"]
         if name == "D":
+            if self.D is None or self.gan_mode is None:
+                raise KeyError("unknown update 'D': gan_mode=None (the L1-only baseline) has no discriminator")
             pred_real = self.D(torch.cat([cond, real], 1))
             pred_fake = self.D(torch.cat([cond, fake.detach()], 1))
             d_real, d_fake = gan_loss(pred_real, True, self.gan_mode), gan_loss(pred_fake, False, self.gan_mode)
             return {"loss": 0.5 * (d_real + d_fake), "real": d_real, "fake": d_fake}
-        if self.D is None:  # the L1-only baseline
+        if self.D is None or self.gan_mode is None:  # the L1-only baseline (the two are None together)
             l1 = F.l1_loss(fake, real)
             return {"loss": l1 + (self.lambda_feat * self.vgg(fake, real) if self.vgg is not None else 0), "l1": l1}
         pred_fake = self.D(torch.cat([cond, fake], 1))

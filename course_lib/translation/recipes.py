@@ -102,6 +102,7 @@ def pix2pixhd(preset: str, data: str | None = None) -> Recipe:
 
     quick = preset == "quick"
     folder = Path(data) if data is not None else None
+    dataset: Dataset  # the three sources below are different Dataset classes
     if data in (None, "procedural-streets"):
         size = 64 if quick else 512
         dataset = InMemory(StreetScenes(400 if quick else 3000, size, seed=0), mirror=True) if quick else \
@@ -110,8 +111,8 @@ def pix2pixhd(preset: str, data: str | None = None) -> Recipe:
         input_nc, palette = 3, StreetScenes.palette
     elif folder is not None and (folder / "train_label").is_dir():
         size_hw = (64, 128) if quick else (1024, 2048)
-        dataset = LabelInstanceFolder(folder, "train", size=size_hw, flip=True)
-        label_nc, use_instance, what = 35, dataset.instances is not None, f"label/instance maps from {folder}"
+        dataset = labelled = LabelInstanceFolder(folder, "train", size=size_hw, flip=True)
+        label_nc, use_instance, what = 35, labelled.instances is not None, f"label/instance maps from {folder}"
         input_nc, palette = 3, None
     else:
         # pix2pix-style A|B images: the condition is an image (the reference's --label_nc 0 --no_instance)
