@@ -132,3 +132,14 @@ def test_readme_lists_each_lab_s_exercises_sizes_and_times_as_the_tool_prints_th
     assert len(rows) == 11
     for row in rows:  # every lab has exercises with a size, a stated time and a measured run
         assert "`" in row and "about" in row and row.rstrip(" |").endswith(" s")
+
+
+def test_course_lib_type_checks_clean_and_make_lint_runs_mypy():
+    """`course_lib` ships py.typed, so its annotations are part of its API: mypy must pass on it
+    (config in pyproject's [tool.mypy]), and `make lint` runs it. About 30 s cold on one core."""
+    lint = re.search(r"^lint:.*?(?=^\S)", (ROOT / "Makefile").read_text() + "\nend:", flags=re.S | re.M)
+    assert lint and "mypy course_lib" in lint.group(0)
+    assert "mypy" in PYPROJECT["tool"] and (ROOT / "course_lib" / "py.typed").is_file()
+    done = subprocess.run([sys.executable, "-m", "mypy", "course_lib"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
