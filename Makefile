@@ -64,12 +64,13 @@ LAB_ARGS ?=
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
-# -rs prints the reason of every skipped test (e.g. the browser test without Chromium).
+# -rs prints the reason of every skipped test (e.g. the browser test without Chromium);
+# --durations lists the slowest tests, to keep the suite within its 25-minute budget.
 # Notebooks first: each one is a single long unit of work for a worker (--dist loadscope keeps its
 # cells together), so starting them early and ending with the many short test modules keeps both
 # workers busy until the end.
 test: $(SITE_STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -rs \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -rs --durations=30 \
 		lectures solutions tests
 
 test-fast: $(STAMP)
